@@ -1,0 +1,78 @@
+"""Domain models: pydantic at the edges, exact money, aware datetimes, string ids."""
+
+from aftersales.domain._base import AwareDatetime, DomainModel, PlatformId
+from aftersales.domain.case import (
+    Authorization,
+    Case,
+    CaseLine,
+    CaseType,
+    Disposition,
+    Logistics,
+    Settlement,
+)
+from aftersales.domain.events import (
+    DomainEvent,
+    EventData,
+    EventType,
+    FulfillmentData,
+    OrderData,
+    RefundData,
+    ResourceRef,
+    ReturnData,
+    ReturnLine,
+    StockData,
+    StockLevel,
+)
+from aftersales.domain.money import CurrencyMismatch, Money, allocate, total
+from aftersales.domain.order import (
+    Customer,
+    FinancialStatus,
+    LineItem,
+    Order,
+    Platform,
+    RefundRecord,
+    Shipment,
+    ShipmentStatus,
+    ShippingLine,
+)
+from aftersales.domain.subscription import Consent, Subscription, SubscriptionStatus
+
+__all__ = [
+    "Authorization",
+    "AwareDatetime",
+    "Case",
+    "CaseLine",
+    "CaseType",
+    "Consent",
+    "CurrencyMismatch",
+    "Customer",
+    "Disposition",
+    "DomainEvent",
+    "DomainModel",
+    "EventData",
+    "EventType",
+    "FinancialStatus",
+    "FulfillmentData",
+    "LineItem",
+    "Logistics",
+    "Money",
+    "Order",
+    "OrderData",
+    "Platform",
+    "PlatformId",
+    "RefundData",
+    "RefundRecord",
+    "ResourceRef",
+    "ReturnData",
+    "ReturnLine",
+    "Settlement",
+    "Shipment",
+    "ShipmentStatus",
+    "ShippingLine",
+    "StockData",
+    "StockLevel",
+    "Subscription",
+    "SubscriptionStatus",
+    "allocate",
+    "total",
+]
