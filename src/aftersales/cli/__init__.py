@@ -10,7 +10,23 @@ import sys
 import typer
 
 from aftersales import __version__
-from aftersales.cli import plugins_cmd, webhook
+from aftersales.cli import (
+    cases,
+    db,
+    deliveries,
+    demo,
+    guarantee,
+    law,
+    mail,
+    plugins_cmd,
+    policy,
+    refund,
+    restock,
+    serve,
+    setup,
+    shop,
+    webhook,
+)
 
 app = typer.Typer(
     name="aftersales",
@@ -36,6 +52,9 @@ def _root(
 
 app.command("plugins")(plugins_cmd.plugins)
 app.add_typer(webhook.app, name="webhook")
+# Each module adds its own commands; one line each keeps parallel work out of each other's way.
+for _module in (policy, law, guarantee, refund, shop, serve, db, cases, deliveries, mail, demo, setup, restock):
+    _module.register(app)
 
 
 def main() -> None:

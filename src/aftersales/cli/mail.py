@@ -1,0 +1,9 @@
+"""`aftersales mail` commands (being built; see the owning issue)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app."""
