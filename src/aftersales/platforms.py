@@ -151,6 +151,15 @@ class ShopClient(Protocol):
 
     def read_stock(self, product_id: str, variant_id: str | None) -> StockLevel: ...
 
+    def list_stock_changed_since(self, since: datetime) -> Iterator[StockLevel]:
+        """Stock of products/variants modified since ``since`` (reconciliation of restocks)."""
+        ...
+
+    def platform_action(self, action: str, params: Mapping[str, Any], effect_key: str) -> dict[str, Any]:
+        """A platform-specific effect, e.g. Shopify ``return.approve``; raises RejectedByPlatform
+        for an action the platform does not know."""
+        ...
+
 
 @runtime_checkable
 class PlatformAdapter(Protocol):
@@ -177,6 +186,15 @@ class PlatformAdapter(Protocol):
         ...
 
     def client(self, credentials: StoreCredentials) -> ShopClient: ...
+
+    def ensure_webhooks(
+        self, credentials: StoreCredentials, address: str, secret: str | None
+    ) -> list[dict[str, Any]]:
+        """Create or update the shop's webhook subscriptions to ``address``, idempotently.
+
+        Returns one record per topic: ``{"topic", "id", "action": created|updated|unchanged}``.
+        """
+        ...
 
 
 def hmac_sha256_base64_matches(body: bytes, signature: str | None, secrets: Iterable[str]) -> bool:
