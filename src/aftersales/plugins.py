@@ -69,11 +69,13 @@ def _names(var: str) -> set[str] | None:
 class Plugins:
     """Typed access to the hooks. Build one with :func:`load_plugins`."""
 
-    def __init__(self, pm: pluggy.PluginManager) -> None:
+    def __init__(
+        self, pm: pluggy.PluginManager, distributions: dict[int, tuple[str, str]] | None = None
+    ) -> None:
         self.pm = pm
+        self._distributions = distributions or {}
         self._platforms: dict[str, PlatformAdapter] | None = None
         self._channels: dict[str, Channel] | None = None
-        self.policy_context: Any = None
 
     # -- registration ---------------------------------------------------------------------
     def _collect(self, hook: Callable[..., object], kind: str) -> dict[str, Any]:
@@ -169,7 +171,7 @@ class Plugins:
 
     # -- introspection --------------------------------------------------------------------
     def info(self) -> list[PluginInfo]:
-        dists = {id(p): (d.project_name, d.version) for p, d in self.pm.list_plugin_distinfo()}
+        dists: dict[int, tuple[str | None, str | None]] = dict(self._distributions)
         rows: list[PluginInfo] = []
         for name, plugin in self.pm.list_name_plugin():
             if plugin is None or name.startswith("_"):
@@ -197,6 +199,7 @@ def load_plugins(
 ) -> Plugins:
     """Build the plugin manager: built-ins first, then entry points, then ``extra`` objects."""
     pm = new_manager()
+    dists: dict[int, tuple[str, str]] = {}
     only = _names("AFTERSALES_LOAD_PLUGINS")
     disabled = _names("AFTERSALES_DISABLE_PLUGINS") or set()
     for module_name in builtins:
@@ -215,11 +218,11 @@ def load_plugins(
                 raise PluginError(f"plugin {ep.name!r} ({ep.value}) failed to import: {exc}") from exc
             pm.register(plugin, name=ep.name)
             if ep.dist is not None:
-                pm._plugin_distinfo.append((plugin, pluggy._manager.DistFacade(ep.dist)))
+                dists[id(plugin)] = (ep.dist.name, ep.dist.version)
     for obj in extra:
         pm.register(obj)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         raise PluginError(f"unknown hook implementation: {exc}") from exc
-    return Plugins(pm)
+    return Plugins(pm, dists)

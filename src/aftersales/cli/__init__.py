@@ -45,7 +45,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
 ) -> None:
     """After-sales automation for online shops."""
 
@@ -53,7 +55,21 @@ def _root(
 app.command("plugins")(plugins_cmd.plugins)
 app.add_typer(webhook.app, name="webhook")
 # Each module adds its own commands; one line each keeps parallel work out of each other's way.
-for _module in (policy, law, guarantee, refund, shop, serve, db, cases, deliveries, mail, demo, setup, restock):
+for _module in (
+    policy,
+    law,
+    guarantee,
+    refund,
+    shop,
+    serve,
+    db,
+    cases,
+    deliveries,
+    mail,
+    demo,
+    setup,
+    restock,
+):
     _module.register(app)
 
 

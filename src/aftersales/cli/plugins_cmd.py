@@ -24,7 +24,12 @@ def plugins(
         print_json(
             {
                 "plugins": [
-                    {"name": r.name, "distribution": r.distribution, "version": r.version, "hooks": list(r.hooks)}
+                    {
+                        "name": r.name,
+                        "distribution": r.distribution,
+                        "version": r.version,
+                        "hooks": list(r.hooks),
+                    }
                     for r in rows
                 ],
                 "platforms": platforms,

@@ -21,7 +21,7 @@ def _aware(value: datetime) -> datetime:
 
 
 def _platform_id(value: object) -> object:
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise ValueError("platform ids must be strings or integers, never floats (64-bit ids lose digits)")
     if isinstance(value, int):
         return str(value)

@@ -136,7 +136,9 @@ class Order(DomainModel):
         amounts += [r.amount for r in self.refunds]
         for m in amounts:
             if m.currency != self.currency:
-                raise CurrencyMismatch(f"order {self.id} is in {self.currency} but has an amount in {m.currency}")
+                raise CurrencyMismatch(
+                    f"order {self.id} is in {self.currency} but has an amount in {m.currency}"
+                )
         return self
 
     def line(self, line_id: str) -> LineItem:

@@ -11,7 +11,7 @@ domain models stay the single definition of their shape.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -67,7 +67,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON, date: Date}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        date: Date,
+    }
 
 
 # -- shops ------------------------------------------------------------------------------------
@@ -172,7 +177,7 @@ class CaseRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     """Compare-and-set: every transition writes ``version + 1 WHERE version = seen``."""
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 Index("uq_cases_source_ref", CaseRow.shop_id, CaseRow.source, CaseRow.source_ref, unique=True)
@@ -412,7 +417,9 @@ class RestockEpisode(Base):
 
 class RestockMessage(Base):
     __tablename__ = "restock_messages"
-    __table_args__ = (UniqueConstraint("subscription_id", "episode_id", name="uq_restock_messages_sub_episode"),)
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "episode_id", name="uq_restock_messages_sub_episode"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     shop_id: Mapped[str] = mapped_column(String(64))
@@ -427,7 +434,9 @@ class RestockMessage(Base):
 
 class Conversion(Base):
     __tablename__ = "conversions"
-    __table_args__ = (UniqueConstraint("shop_id", "order_id", "subscription_id", name="uq_conversions_order_sub"),)
+    __table_args__ = (
+        UniqueConstraint("shop_id", "order_id", "subscription_id", name="uq_conversions_order_sub"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     shop_id: Mapped[str] = mapped_column(String(64))

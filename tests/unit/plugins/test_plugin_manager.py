@@ -48,7 +48,9 @@ def _order() -> Order:
 
 
 def _case() -> Case:
-    return Case(id="c1", number="W-2026-000001", shop_id="s", type=CaseType.WITHDRAWAL, status="new", opened_at=NOW)
+    return Case(
+        id="c1", number="W-2026-000001", shop_id="s", type=CaseType.WITHDRAWAL, status="new", opened_at=NOW
+    )
 
 
 class _Channel:
@@ -130,14 +132,18 @@ def test_every_decision_hook_reaches_the_first_plugin_that_answers() -> None:
 
         @hookimpl
         def aftersales_refund_adjustments(self, case: Case, quote: Any) -> list[Deduction]:
-            return [Deduction(kind=DeductionKind.DIMINISHED_VALUE, amount=Money("5.00", pln), reason="scratched")]
+            return [
+                Deduction(kind=DeductionKind.DIMINISHED_VALUE, amount=Money("5.00", pln), reason="scratched")
+            ]
 
         @hookimpl
         def aftersales_complaint_decision(self, case: Case) -> ComplaintDecision:
             return ComplaintDecision(accept=True, remedy=Remedy.REPAIR, reason="known defect")
 
         @hookimpl
-        def aftersales_guarantee_exclusion(self, order: Order, shipment: Any, policy: Any) -> GuaranteeExclusion:
+        def aftersales_guarantee_exclusion(
+            self, order: Order, shipment: Any, policy: Any
+        ) -> GuaranteeExclusion:
             return GuaranteeExclusion(reason="marketplace order")
 
         @hookimpl
