@@ -7,10 +7,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck docs unit bench reliability browser clean
 
-$(STAMP): pyproject.toml plugins/aftersales-woocommerce/pyproject.toml plugins/aftersales-shopify/pyproject.toml
+$(STAMP): pyproject.toml plugins/aftersales-woocommerce/pyproject.toml plugins/aftersales-shopify/pyproject.toml examples/plugins/aftersales-sms-example/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]' -e plugins/aftersales-woocommerce -e plugins/aftersales-shopify
+	$(BIN)/python -m pip install -q -e '.[test]' -e plugins/aftersales-woocommerce -e plugins/aftersales-shopify -e examples/plugins/aftersales-sms-example
 	touch $(STAMP)
 
 # Debian's Chromium for the browser tests (root on these machines; skipped quietly where apt is absent).
