@@ -94,15 +94,44 @@ class ReturnLine(DomainModel):
 class ReturnData(DomainModel):
     kind: Literal["return"] = "return"
     return_id: PlatformId
-    order_id: PlatformId
+    order_id: PlatformId | None = None
+    """None when the topic's payload does not carry it (Shopify ``returns/decline`` sends only the
+    return): find the case by ``return_id``."""
     name: str | None = None
     status: str
     lines: list[ReturnLine] = Field(default_factory=list)
     decline_reason: str | None = None
 
 
+class ReturnDisposition(DomainModel):
+    """What the shop did with returned units once they arrived (restocked, missing, ...)."""
+
+    line_id: PlatformId
+    """The platform's line of the reverse shipment (Shopify: reverse fulfillment order line item)."""
+    quantity: int = Field(ge=0)
+    type: str
+    """``restocked``, ``processing_required``, ``not_restocked`` or ``missing`` (Shopify's values)."""
+    location_id: PlatformId | None = None
+
+
+class ReverseLogisticsData(DomainModel):
+    """The goods travelling back: a return label/tracking attached, or units received and disposed.
+
+    Under Art. 32(4) of the Polish consumer rights act the trader may withhold the refund until the
+    goods are back or the consumer proves they were sent: a tracking number is that proof.
+    """
+
+    kind: Literal["reverse_logistics"] = "reverse_logistics"
+    return_id: PlatformId | None = None
+    reverse_fulfillment_order_id: PlatformId | None = None
+    shipment: Shipment | None = None
+    """The parcel back to the shop (id = the platform's reverse delivery), with tracking when known."""
+    label_url: str | None = None
+    dispositions: list[ReturnDisposition] = Field(default_factory=list)
+
+
 EventData = Annotated[
-    OrderData | ResourceRef | StockData | RefundData | FulfillmentData | ReturnData,
+    OrderData | ResourceRef | StockData | RefundData | FulfillmentData | ReturnData | ReverseLogisticsData,
     Field(discriminator="kind"),
 ]
 
