@@ -31,8 +31,18 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from aftersales.decisions import Eligibility
-from aftersales.domain import Case, CaseLine, CaseType, Logistics, Money, Order, allocate, total
-from aftersales.workflows.returns.states import VOID, ReturnStatus
+from aftersales.domain import (
+    Authorization,
+    Case,
+    CaseLine,
+    CaseType,
+    Logistics,
+    Money,
+    Order,
+    allocate,
+    total,
+)
+from aftersales.workflows.returns.states import VOID
 
 WITHDRAWAL_WINDOW = "withdrawal_window"
 """``Case.deadlines`` key: the end of the statutory withdrawal window (end of its last day)."""
@@ -106,7 +116,10 @@ def external_refund_units(order: Order, absorbed: Iterable[str] = ()) -> Counter
 
 
 def units_in_cases(cases: Iterable[Case], *, exclude_case_id: str | None = None) -> Counter[str]:
-    """Units of each order line held by return cases that are not void (declined, rejected...)."""
+    """Units of each order line held by return cases that are not void (declined, rejected...).
+
+    Units a merchant declined inside a partly approved case are free again too.
+    """
     units: Counter[str] = Counter()
     for case in cases:
         if case.id == exclude_case_id or case.type not in RETURN_TYPES:
@@ -114,7 +127,8 @@ def units_in_cases(cases: Iterable[Case], *, exclude_case_id: str | None = None)
         if case.status in VOID:
             continue
         for line in case.lines:
-            units[line.line_item_id] += line.quantity
+            if line.authorization is not Authorization.DECLINED:
+                units[line.line_item_id] += line.quantity
     return units
 
 
@@ -311,8 +325,3 @@ def apply_statutory_floor(case: Case, answer: Eligibility) -> Eligibility:
             reasons=(*answer.reasons, "inside the statutory withdrawal window: a person must decide"),
         )
     return answer
-
-
-def open_statuses() -> frozenset[ReturnStatus]:
-    """Statuses in which a case still holds units (used to count what is returnable)."""
-    return frozenset(s for s in ReturnStatus if s not in VOID)
