@@ -407,12 +407,14 @@ class RestockEpisode(Base):
     variant_id: Mapped[str] = mapped_column(String(128), index=True)
     product_id: Mapped[str | None] = mapped_column(String(128))
     state: Mapped[str] = mapped_column(String(16), default="open")
-    """open | sold_out | exhausted (no one left to notify) | closed."""
+    """waiting (out of stock, the next episode) | open | exhausted (no one left to notify) | sold_out | closed."""
     detected_by: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     waves: Mapped[int] = mapped_column(Integer, default=0)
     last_available: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """What the alerts need about the variant, from the platform: ``{"name": ...}``."""
 
 
 class RestockMessage(Base):
