@@ -4,5 +4,5 @@ A user plugin that implements the same decision hook with ``tryfirst=True`` (or 
 registration of a firstresult hook) overrides these, as in pytest's ``default_plugins``.
 """
 
-DEFAULT_PLUGINS: tuple[str, ...] = ()
+DEFAULT_PLUGINS: tuple[str, ...] = ("aftersales.builtin.return_eligibility",)
 """Module names registered first, in this order (each module is a plugin object)."""

@@ -20,7 +20,7 @@ from aftersales.workflows.returns.eligibility import RETURN_WINDOW, WITHDRAWAL_W
 
 OrderFactory = Callable[..., Order]
 WARSAW = ZoneInfo("Europe/Warsaw")
-PL = ShopLaw(jurisdiction="PL", timezone="Europe/Warsaw", window_days=30)
+PL = ShopLaw(jurisdiction="PL", timezone="Europe/Warsaw", window_days=30, request_expiry_days=20)
 
 
 def local(moment: datetime) -> datetime:
@@ -86,3 +86,12 @@ def test_escalation_skips_easter_monday() -> None:
     assert deadline.calendar_last_day == date(2026, 4, 8)
     assert refund_escalation_at(deadline, PL) == datetime(2026, 4, 3, 8, tzinfo=WARSAW)
     assert refund_escalation_at(deadline, PL) < refund_due_at(deadline) < deadline.ends_at
+
+
+def test_the_policy_may_give_more_time_for_the_goods_never_less() -> None:
+    statement = datetime(2026, 3, 5, 10, tzinfo=UTC)
+    generous = ShopLaw(jurisdiction="PL", timezone="Europe/Warsaw", goods_due_days=21, request_expiry_days=40)
+    stingy = ShopLaw(jurisdiction="PL", timezone="Europe/Warsaw", goods_due_days=7)
+    assert local(goods_due(statement, generous)) == datetime(2026, 3, 27, tzinfo=WARSAW)
+    assert local(goods_due(statement, stingy)) == datetime(2026, 3, 20, tzinfo=WARSAW)
+    assert local(request_expiry(statement, generous)) == datetime(2026, 4, 15, tzinfo=WARSAW)

@@ -23,6 +23,7 @@ from datetime import date, datetime, time, timedelta
 from aftersales.calendar import BusinessCalendar
 from aftersales.domain import Order, ShipmentStatus
 from aftersales.law import Deadline, get_profile, legal_calendar, refund_last_day, withdrawal_last_day
+from aftersales.policy.schema import Policy
 from aftersales.workflows.returns.eligibility import RETURN_WINDOW, WITHDRAWAL_WINDOW
 
 GOODS_DUE = "goods_due"
@@ -33,19 +34,34 @@ REFUND_ESCALATION = "refund_escalation"
 ESCALATE_WORKING_DAYS_BEFORE = 2
 """Working days between the merchant's warning and the (unshifted) last day to refund."""
 EXPIRY_GRACE_DAYS = 7
-"""Days after the goods were due before a commercial return without goods expires."""
+"""Days of post after the goods were due before a commercial return without goods may expire."""
 ESCALATION_HOUR = time(8, 0)
 """Local time of day the merchant is warned (a working morning, not midnight)."""
 
 
 @dataclass(frozen=True)
 class ShopLaw:
-    """What the clocks need from the shop's policy: whose law, which time zone."""
+    """What the clocks need from the shop's policy: whose law, which time zone, which windows."""
 
     jurisdiction: str = "PL"
     timezone: str | None = None
     window_days: int = 14
+    goods_due_days: int = 14
+    request_expiry_days: int = 30
     informed_of_withdrawal: bool = True
+    """False when the shop did not inform the consumer of the right: +12 months (art. 29 u.p.k.)."""
+
+    @classmethod
+    def from_policy(cls, policy: Policy, *, informed_of_withdrawal: bool = True) -> ShopLaw:
+        returns = policy.returns
+        return cls(
+            jurisdiction=policy.shop.jurisdiction,
+            timezone=policy.shop.timezone,
+            window_days=returns.window_days,
+            goods_due_days=returns.goods_due_days,
+            request_expiry_days=returns.request_expiry_days,
+            informed_of_withdrawal=informed_of_withdrawal,
+        )
 
 
 def delivery_moments(order: Order) -> list[datetime] | None:
@@ -78,15 +94,25 @@ def windows(order: Order, law: ShopLaw) -> dict[str, datetime]:
 
 
 def goods_due(statement_at: datetime, law: ShopLaw) -> datetime:
-    """End of the day by which the consumer must have SENT the goods back (14 days, art. 34 u.p.k.)."""
+    """End of the day by which the consumer must have SENT the goods back.
+
+    14 days from the statement by law (art. 34 ust. 1 u.p.k.); a policy may give more, never less.
+    """
     prof = get_profile(law.jurisdiction)
     cal = legal_calendar(prof, law.timezone)
-    return cal.end_of_day(cal.local_date(statement_at) + timedelta(days=prof.goods_return_days))
+    days = max(prof.goods_return_days, law.goods_due_days)
+    return cal.end_of_day(cal.local_date(statement_at) + timedelta(days=days))
 
 
 def request_expiry(statement_at: datetime, law: ShopLaw) -> datetime:
-    """When an approved commercial return whose goods never came is given up."""
-    return goods_due(statement_at, law) + timedelta(days=EXPIRY_GRACE_DAYS)
+    """When an approved commercial return whose goods never came is given up.
+
+    ``returns.request_expiry_days`` after the request, and never before the goods are due
+    plus a week of post (a parcel sent on the last day is still on time).
+    """
+    cal = legal_calendar(law.jurisdiction, law.timezone)
+    by_policy = cal.end_of_day(cal.local_date(statement_at) + timedelta(days=law.request_expiry_days))
+    return max(by_policy, goods_due(statement_at, law) + timedelta(days=EXPIRY_GRACE_DAYS))
 
 
 def refund_deadline(statement_at: datetime, law: ShopLaw, goods_back_at: datetime | None = None) -> Deadline:

@@ -42,6 +42,7 @@ from aftersales.domain import (
     allocate,
     total,
 )
+from aftersales.policy.schema import Policy
 from aftersales.workflows.returns.states import VOID
 
 WITHDRAWAL_WINDOW = "withdrawal_window"
@@ -325,3 +326,15 @@ def apply_statutory_floor(case: Case, answer: Eligibility) -> Eligibility:
             reasons=(*answer.reasons, "inside the statutory withdrawal window: a person must decide"),
         )
     return answer
+
+
+def rules_from_policy(policy: Policy) -> ReturnRules:
+    """The policy's ``returns`` section as :class:`ReturnRules` (amounts become shop-currency Money)."""
+    returns = policy.returns
+    ceiling = returns.auto_approve.max_value
+    return ReturnRules(
+        window_days=returns.window_days,
+        excluded_tags=frozenset(returns.excluded_tags),
+        auto_approve_max_value=None if ceiling is None else policy.money(ceiling),
+        auto_approve_reasons=frozenset(returns.auto_approve.reasons),
+    )
