@@ -300,10 +300,10 @@ def quote_refund(
         f"order {order.number} ({cur}): captured {order.total.amount}, refunded so far "
         f"{order.refunded.amount} in {len(order.refunds)} refund(s), refundable {refundable.amount}"
     )
-    if refundable.is_negative() or refundable.is_zero():
+    if refundable.is_negative():
         raise QuoteError(
-            f"nothing left to refund on order {order.number}: {order.total} captured, "
-            f"{order.refunded} already refunded"
+            f"order {order.number} is over-refunded: {order.total} captured, {order.refunded} "
+            "already refunded; nothing more can be refunded"
         )
     requested = _requested(order, lines)
     _check_case_amounts(kind, requested, compensation, order)
@@ -358,6 +358,13 @@ def quote_refund(
 
     goods = total((q.amount for q in priced_lines), cur)
     subtotal = goods + shipping + fees + comp
+    if refundable.is_zero() and not subtotal.is_zero():
+        # A unit that cost nothing (a free gift) may still come back after everything else was
+        # refunded; asking for money when none is left is the error.
+        raise QuoteError(
+            f"nothing left to refund on order {order.number}: {order.total} captured, "
+            f"{order.refunded} already refunded"
+        )
     completes = bool(requested) and whole_order and shipping == delivery_paid and fees == book.fees
     remainder = Money.zero(cur)
     if completes and subtotal < refundable:
