@@ -1,9 +1,198 @@
-"""`aftersales shop` commands (being built; see the owning issue)."""
+"""``aftersales shop``: the registry of shops this service answers for.
+
+A shop is an id (the last segment of its webhook URL), a platform, the webhook secrets that
+sign its deliveries (several, so a secret can be rotated without losing a webhook in between)
+and its platform credentials. Secrets are write-only from here: no command prints them and
+the listing shows only how many there are.
+"""
 
 from __future__ import annotations
 
+import importlib
+import re
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from aftersales.cli._common import DbOption, db_url, fail, print_json
+from aftersales.platforms import StoreCredentials
+from aftersales.plugins import PluginError, load_plugins
+from aftersales.store.db import make_engine, session_factory
+from aftersales.store.models import Base, Shop
+
+app = typer.Typer(help="Register shops and their webhook secrets.", no_args_is_help=True)
+
+SHOP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+"""Shop ids are URL path segments (``/webhooks/{platform}/{shop_id}``)."""
 
 
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+def open_store(url: str) -> sessionmaker[Session]:
+    """Sessions on ``url`` with the schema brought to head (created on a fresh database).
+
+    Uses the engine's migrations when they are installed, so a shop registered before the
+    first ``aftersales serve`` lands in the same schema the service expects.
+    """
+    try:
+        migrate = importlib.import_module("aftersales.store.migrate")
+    except ModuleNotFoundError:
+        migrate = None
+    engine = make_engine(url)
+    try:
+        if migrate is not None and hasattr(migrate, "upgrade"):
+            migrate.upgrade(url)
+        else:
+            Base.metadata.create_all(engine)
+    except SQLAlchemyError as exc:
+        fail(f"cannot open the database: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    return session_factory(engine)
+
+
+def read_secret(value: str) -> str:
+    """``-`` reads the secret from standard input, so it need not appear in the process list."""
+    secret = sys.stdin.readline().strip() if value == "-" else value.strip()
+    if len(secret) < 8:
+        fail("a webhook secret must have at least 8 characters")
+    return secret
+
+
+def _validate_policy(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}")
+    try:
+        policy_module = importlib.import_module("aftersales.policy")
+    except ModuleNotFoundError:
+        return text
+    loader = getattr(policy_module, "load_policy", None)
+    if loader is None:
+        return text
+    try:
+        loader(path)
+    except Exception as exc:  # the loader's errors name the file, line and column
+        fail(f"invalid policy: {exc}")
+    return text
+
+
+def _credentials(url: str | None, key: str | None, secret: str | None, token: str | None) -> dict[str, Any]:
+    given = {"url": url, "key": key, "secret": secret, "token": token}
+    creds = StoreCredentials(**{k: v for k, v in given.items() if v is not None})
+    return creds.model_dump(exclude_none=True, exclude_defaults=True)
+
+
+def shop_summary(shop: Shop) -> dict[str, Any]:
+    """What may be shown of a shop: never a secret, only which credentials are set."""
+    return {
+        "id": shop.id,
+        "platform": shop.platform,
+        "active": shop.active,
+        "webhook_secrets": len(shop.webhook_secrets or []),
+        "credentials": sorted(k for k, v in (shop.credentials or {}).items() if v),
+        "policy": shop.policy_path,
+        "webhook_path": f"/webhooks/{shop.platform}/{shop.id}",
+        "created_at": shop.created_at.isoformat(),
+    }
+
+
+@app.command("add")
+def add(
+    shop_id: Annotated[str, typer.Argument(metavar="ID", help="Shop id: letters, digits, '.', '_', '-'.")],
+    platform: Annotated[str, typer.Option("--platform", help="shopify | woocommerce (a loaded plugin).")],
+    webhook_secret: Annotated[
+        list[str],
+        typer.Option("--webhook-secret", help="Secret that signs the shop's webhooks; repeat to rotate; '-' = stdin."),
+    ],
+    url: Annotated[str | None, typer.Option("--url", help="Shop API base URL.")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="API key (WooCommerce consumer key).")] = None,
+    secret: Annotated[str | None, typer.Option("--secret", help="API secret (WooCommerce consumer secret).")] = None,
+    token: Annotated[str | None, typer.Option("--token", help="Access token (Shopify Admin API).")] = None,
+    policy: Annotated[Path | None, typer.Option("--policy", help="The shop's policy YAML.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Register a shop. Its webhooks go to /webhooks/PLATFORM/ID."""
+    if not SHOP_ID.match(shop_id):
+        fail(f"invalid shop id {shop_id!r}: use 1-64 letters, digits, '.', '_' or '-'")
+    try:
+        load_plugins().platform(platform)
+    except PluginError as exc:
+        fail(str(exc))
+    secrets = [read_secret(s) for s in webhook_secret]
+    policy_text = _validate_policy(policy) if policy is not None else None
+    credentials = _credentials(url, key, secret, token)
+    sessions = open_store(db_url(db))
+    with sessions() as session, session.begin():
+        if session.get(Shop, shop_id) is not None:
+            fail(f"shop {shop_id!r} is already registered (use 'aftersales shop rotate-secret' to change secrets)")
+        session.add(
+            Shop(
+                id=shop_id,
+                platform=platform,
+                webhook_secrets=list(dict.fromkeys(secrets)),
+                credentials=credentials,
+                policy_yaml=policy_text,
+                policy_path=str(policy.resolve()) if policy is not None else None,
+                sync={},
+                active=True,
+                created_at=datetime.now(UTC),
+            )
+        )
+    typer.echo(
+        f"registered shop {shop_id} ({platform}): point its webhooks at /webhooks/{platform}/{shop_id}; "
+        f"{len(set(secrets))} webhook secret(s) stored"
+    )
+
+
+@app.command("list")
+def list_shops(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+    db: DbOption = None,
+) -> None:
+    """List registered shops (secrets are never shown)."""
+    sessions = open_store(db_url(db))
+    with sessions() as session:
+        rows = [shop_summary(s) for s in session.scalars(select(Shop).order_by(Shop.id))]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        typer.echo("no shops registered")
+        return
+    for row in rows:
+        creds = ",".join(row["credentials"]) or "-"
+        typer.echo(
+            f"{row['id']:<24} {row['platform']:<12} {'active' if row['active'] else 'inactive':<8} "
+            f"secrets={row['webhook_secrets']} credentials={creds} {row['webhook_path']}"
+        )
+
+
+@app.command("rotate-secret")
+def rotate_secret(
+    shop_id: Annotated[str, typer.Argument(metavar="ID")],
+    new_secret: Annotated[str, typer.Option("--secret", help="The new webhook secret; '-' reads stdin.")],
+    retire_old: Annotated[
+        bool, typer.Option("--retire-old", help="Drop every other secret (after the platform switched).")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Add a webhook secret (both old and new verify until --retire-old)."""
+    fresh = read_secret(new_secret)
+    sessions = open_store(db_url(db))
+    with sessions() as session, session.begin():
+        shop = session.get(Shop, shop_id)
+        if shop is None:
+            fail(f"no shop {shop_id!r}")
+        kept = [] if retire_old else [s for s in shop.webhook_secrets or [] if s != fresh]
+        shop.webhook_secrets = [fresh, *kept]
+        count = len(shop.webhook_secrets)
+    typer.echo(f"shop {shop_id}: {count} webhook secret(s) now verify deliveries")
+
+
+def register(root: typer.Typer) -> None:
+    """Add ``aftersales shop ...`` to the root app."""
+    root.add_typer(app, name="shop")

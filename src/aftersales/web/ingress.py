@@ -177,7 +177,7 @@ def insert_inbox(
     return int(existing), False
 
 
-def _safe_envelope(
+def safe_envelope(
     adapter: PlatformAdapter, body: bytes, headers: Mapping[str, str]
 ) -> tuple[WebhookEnvelope | None, str | None]:
     try:
@@ -186,7 +186,7 @@ def _safe_envelope(
         return None, f"{type(exc).__name__}: {exc}"
 
 
-def _safe_verify(
+def safe_verify(
     adapter: PlatformAdapter, body: bytes, headers: Mapping[str, str], secrets: list[str]
 ) -> bool:
     try:
@@ -195,7 +195,7 @@ def _safe_verify(
         return False
 
 
-def _parse_check(body: bytes) -> str | None:
+def parse_problem(body: bytes) -> str | None:
     try:
         json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -203,7 +203,7 @@ def _parse_check(body: bytes) -> str | None:
     return None
 
 
-def _envelope_problem(envelope: WebhookEnvelope | None, error: str | None) -> str | None:
+def envelope_problem(envelope: WebhookEnvelope | None, error: str | None) -> str | None:
     if envelope is None:
         return error or "the platform plugin could not read the headers"
     if not envelope.topic:
@@ -318,7 +318,7 @@ class Ingress:
                 body=body,
                 body_size=size,
             )
-        envelope, envelope_error = _safe_envelope(adapter, body, headers)
+        envelope, envelope_error = safe_envelope(adapter, body, headers)
         topic = envelope.topic if envelope is not None else None
         if envelope is not None and envelope.is_ping:
             return self.refuse(
@@ -330,7 +330,7 @@ class Ingress:
                 body=body,
                 body_size=size,
             )
-        if not secrets or not _safe_verify(adapter, body, headers, secrets):
+        if not secrets or not safe_verify(adapter, body, headers, secrets):
             return self.refuse(
                 platform=platform,
                 shop_id=shop_id,
@@ -340,7 +340,7 @@ class Ingress:
                 body=body,
                 body_size=size,
             )
-        problem = _parse_check(body) or _envelope_problem(envelope, envelope_error)
+        problem = parse_problem(body) or envelope_problem(envelope, envelope_error)
         if problem is not None or envelope is None:
             return self.refuse(
                 platform=platform,
@@ -422,7 +422,7 @@ def reverify(
             if hmac.compare_digest(str(digest), fingerprint):
                 headers[str(name)] = candidate
                 restored = True
-    if not restored or not _safe_verify(adapter, body, headers, secrets):
+    if not restored or not safe_verify(adapter, body, headers, secrets):
         return None
     return headers
 
