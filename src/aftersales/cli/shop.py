@@ -106,11 +106,15 @@ def add(
     platform: Annotated[str, typer.Option("--platform", help="shopify | woocommerce (a loaded plugin).")],
     webhook_secret: Annotated[
         list[str],
-        typer.Option("--webhook-secret", help="Secret that signs the shop's webhooks; repeat to rotate; '-' = stdin."),
+        typer.Option(
+            "--webhook-secret", help="Secret that signs the shop's webhooks; repeat to rotate; '-' = stdin."
+        ),
     ],
     url: Annotated[str | None, typer.Option("--url", help="Shop API base URL.")] = None,
     key: Annotated[str | None, typer.Option("--key", help="API key (WooCommerce consumer key).")] = None,
-    secret: Annotated[str | None, typer.Option("--secret", help="API secret (WooCommerce consumer secret).")] = None,
+    secret: Annotated[
+        str | None, typer.Option("--secret", help="API secret (WooCommerce consumer secret).")
+    ] = None,
     token: Annotated[str | None, typer.Option("--token", help="Access token (Shopify Admin API).")] = None,
     policy: Annotated[Path | None, typer.Option("--policy", help="The shop's policy YAML.")] = None,
     db: DbOption = None,
@@ -128,7 +132,9 @@ def add(
     sessions = open_store(db_url(db))
     with sessions() as session, session.begin():
         if session.get(Shop, shop_id) is not None:
-            fail(f"shop {shop_id!r} is already registered (use 'aftersales shop rotate-secret' to change secrets)")
+            fail(
+                f"shop {shop_id!r} is already registered (use 'aftersales shop rotate-secret' to change secrets)"
+            )
         session.add(
             Shop(
                 id=shop_id,
