@@ -204,3 +204,36 @@ def test_a_line_of_another_order_is_refused_in_one_line() -> None:
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: line 999 is not part of order")
+
+
+SHOPIFY_ORDER = DATA / "shopify_orders_create.json"
+shopify = pytest.mark.skipif(
+    not has_platform("shopify"),
+    reason="the aftersales-shopify plugin is not installed (pip install -e plugins/aftersales-shopify)",
+)
+
+
+@shopify
+def test_the_voided_shopify_sample_order_has_nothing_to_refund() -> None:
+    result = run("--platform", "shopify", "--order", str(SHOPIFY_ORDER), "--line", "487817672276298554:1")
+    assert result.returncode == 1
+    assert "no captured payment (financial status voided)" in result.stderr
+
+
+@shopify
+def test_a_shopify_order_discount_kept_at_order_level_is_shared_by_the_returned_lines(tmp_path: Path) -> None:
+    # The sample's 20.00 discount has no per-line allocation: a return must not refund it.
+    payload = json.loads(SHOPIFY_ORDER.read_text(encoding="utf-8"))
+    payload["financial_status"] = "paid"
+    paid = tmp_path / "order.json"
+    paid.write_text(json.dumps(payload), encoding="utf-8")
+    lines = [f"{line['id']}:{line['quantity']}" for line in payload["line_items"]]
+    first = run("--platform", "shopify", "--order", str(paid), "--line", lines[0], "--type", "return")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["total"] == "85.65"  # 89.99 less its share of the 20.00
+    every = [arg for line in lines for arg in ("--line", line)]
+    whole = run("--platform", "shopify", "--order", str(paid), *every, "--withdrawal")
+    assert whole.returncode == 0, whole.stderr
+    quote = json.loads(whole.stdout)
+    assert quote["total"] == payload["total_price"] == "404.95"
+    assert quote["shipping"] == "10.00"
