@@ -62,8 +62,7 @@ def aware(value: datetime, what: str = "datetime") -> datetime:
     """Refuse naive datetimes: "12:00" without an offset is a different instant in every shop."""
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         raise ValueError(
-            f"{what} {value.isoformat()} has no UTC offset; write it with one, "
-            "e.g. 2026-05-01T12:00:00+02:00"
+            f"{what} {value.isoformat()} has no UTC offset; write it with one, e.g. 2026-05-01T12:00:00+02:00"
         )
     return value
 

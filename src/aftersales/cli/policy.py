@@ -21,11 +21,15 @@ app = typer.Typer(help="Check a shop policy file or print its JSON Schema.", no_
 
 @app.command()
 def check(
-    files: Annotated[list[Path] | None, typer.Argument(help="Policy YAML files to validate.", show_default=False)] = None,
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Policy YAML files to validate.", show_default=False)
+    ] = None,
 ) -> None:
     """Validate policy files: FILE:LINE:COL for every problem, exit 1 if any file is invalid."""
     if not files:
-        fail("policy check needs at least one FILE (e.g. aftersales policy check examples/policies/pl-shop.yaml)")
+        fail(
+            "policy check needs at least one FILE (e.g. aftersales policy check examples/policies/pl-shop.yaml)"
+        )
     invalid = 0
     for path in files:
         try:

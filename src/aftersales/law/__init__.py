@@ -14,6 +14,7 @@ from aftersales.law.clocks import (
     guarantee_action_last_day,
     legal_calendar,
     refund_last_day,
+    shop_timezone,
     withdrawal_last_day,
 )
 from aftersales.law.profiles import (
@@ -37,6 +38,7 @@ __all__ = [
     "guarantee_action_last_day",
     "legal_calendar",
     "refund_last_day",
+    "shop_timezone",
     "supported_jurisdictions",
     "withdrawal_last_day",
 ]

@@ -49,6 +49,7 @@ __all__ = [
     "guarantee_action_last_day",
     "legal_calendar",
     "refund_last_day",
+    "shop_timezone",
     "withdrawal_last_day",
 ]
 
@@ -77,10 +78,12 @@ def deadline_ends_at(day: date, timezone: str | ZoneInfo) -> datetime:
     return end_of_local_day(day, timezone)
 
 
-def legal_calendar(profile: str | JurisdictionProfile, timezone: str | ZoneInfo | None = None) -> BusinessCalendar:
+def legal_calendar(
+    profile: str | JurisdictionProfile, timezone: str | ZoneInfo | None = None
+) -> BusinessCalendar:
     """Working days for statutory periods: no Saturdays, Sundays or public holidays; no shop closures."""
     prof = get_profile(profile)
-    return BusinessCalendar(prof.holiday_country, _zone(prof, timezone))
+    return BusinessCalendar(prof.holiday_country, shop_timezone(prof, timezone))
 
 
 def add_months(day: date, months: int) -> date:
@@ -131,10 +134,12 @@ def withdrawal_last_day(
             f"of the last one, {last_delivery.isoformat()} = {_day(start)} in {zone.key}"
         )
     else:
-        trace.append(f"goods delivered {last_delivery.isoformat()} = {_day(start)} in {zone.key} (shop's local date)")
+        trace.append(
+            f"goods delivered {last_delivery.isoformat()} = {_day(start)} in {zone.key} (shop's local date)"
+        )
     raw_end = start + timedelta(days=prof.withdrawal_days)
     trace.append(
-        f"withdrawal window: {prof.withdrawal_days} days from delivery ({prof.withdrawal_rule}), "
+        f"window of {prof.withdrawal_days} days from delivery ({prof.withdrawal_rule}), "
         f"day of delivery not counted ({prof.counting_rule}) → {_day(raw_end)}"
     )
     end = _shift(raw_end, cal, prof, trace)
@@ -165,8 +170,12 @@ def withdrawal_last_day(
             else:
                 trace.append(f"information given on {_day(told)}, after the 12 months: it changes nothing")
     elif informed_at is not None:
-        raise ValueError("informed_at only applies when the consumer was not informed at delivery (informed=False)")
-    return _deadline("withdrawal", end, calendar_end, zone, prof, prof.withdrawal_rule, trace, "a statement sent")
+        raise ValueError(
+            "informed_at only applies when the consumer was not informed at delivery (informed=False)"
+        )
+    return _deadline(
+        "withdrawal", end, calendar_end, zone, prof, prof.withdrawal_rule, trace, "a statement sent"
+    )
 
 
 def refund_last_day(
@@ -234,10 +243,18 @@ def complaint_answer_last_day(
     )
     end = _shift(raw_end, cal, prof, trace)
     if prof.code == "PL":
-        trace.append("no answer reaching the consumer by then = the complaint is deemed accepted (art. 7a ust. 2 u.p.k.)")
+        trace.append(
+            "no answer reaching the consumer by then = the complaint is deemed accepted (art. 7a ust. 2 u.p.k.)"
+        )
     return _deadline(
-        "complaint_answer", end, calendar_end=raw_end, zone=zone, prof=prof,
-        rule=prof.complaint_answer_rule, trace=trace, actor="an answer received",
+        "complaint_answer",
+        end,
+        calendar_end=raw_end,
+        zone=zone,
+        prof=prof,
+        rule=prof.complaint_answer_rule,
+        trace=trace,
+        actor="an answer received",
     )
 
 
@@ -264,8 +281,14 @@ def complaint_liability_ends(
         "(a span for a defect to appear, not a period for an act)"
     )
     return _deadline(
-        "complaint_liability", end, calendar_end=end, zone=zone, prof=prof,
-        rule=prof.complaint_liability_rule, trace=trace, actor="a defect appearing",
+        "complaint_liability",
+        end,
+        calendar_end=end,
+        zone=zone,
+        prof=prof,
+        rule=prof.complaint_liability_rule,
+        trace=trace,
+        actor="a defect appearing",
     )
 
 
@@ -292,15 +315,23 @@ def guarantee_action_last_day(
     trace.append(f"perform within {days} days ({rule}), day of receipt not counted → {_day(raw_end)}")
     end = _shift(raw_end, cal, prof, trace)
     return _deadline(
-        "guarantee_action", end, calendar_end=raw_end, zone=zone, prof=prof,
-        rule=rule, trace=trace, actor="performance",
+        "guarantee_action",
+        end,
+        calendar_end=raw_end,
+        zone=zone,
+        prof=prof,
+        rule=rule,
+        trace=trace,
+        actor="performance",
     )
 
 
 # -- internals ---------------------------------------------------------------------------------------
 
 
-def _zone(prof: JurisdictionProfile, timezone: str | ZoneInfo | None) -> ZoneInfo:
+def shop_timezone(profile: str | JurisdictionProfile, timezone: str | ZoneInfo | None = None) -> ZoneInfo:
+    """The shop's zone: the one given, else the jurisdiction's (an error where it has several, e.g. EU)."""
+    prof = get_profile(profile)
     if timezone is not None:
         return resolve_timezone(timezone)
     if prof.default_timezone is None:
@@ -315,7 +346,7 @@ def _setup(
     profile: str | JurisdictionProfile, timezone: str | ZoneInfo | None
 ) -> tuple[JurisdictionProfile, ZoneInfo, BusinessCalendar]:
     prof = get_profile(profile)
-    zone = _zone(prof, timezone)
+    zone = shop_timezone(prof, timezone)
     return prof, zone, BusinessCalendar(prof.holiday_country, zone)
 
 
@@ -345,7 +376,9 @@ def _deadline(
     actor: str,
 ) -> Deadline:
     ends_at = end_of_local_day(end, zone)
-    trace.append(f"{clock.replace('_', ' ')} last day {end.isoformat()}: {actor} before {ends_at.isoformat()} ({zone.key}) is in time")
+    trace.append(
+        f"{clock.replace('_', ' ')} last day {end.isoformat()}: {actor} before {ends_at.isoformat()} ({zone.key}) is in time"
+    )
     return Deadline(
         clock=clock,
         last_day=end,

@@ -65,7 +65,9 @@ class JurisdictionProfile:
     complaint_liability_years: int = 2
     complaint_liability_rule: str = "Directive 2019/771 art. 10(1)"
     guarantee_default_days: int = 14
-    guarantee_default_rule: str = "commercial guarantee with no stated term (conservative default, as art. 580 § 1 k.c.)"
+    guarantee_default_rule: str = (
+        "commercial guarantee with no stated term (conservative default, as art. 580 § 1 k.c.)"
+    )
     counting_rule: str = "Regulation 1182/71 art. 3(1)"
     shift_rule: str = "Regulation 1182/71 art. 3(4), applied to the Directive's periods by its recital 41"
 

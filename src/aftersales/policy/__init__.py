@@ -70,9 +70,7 @@ def default_policy(
     policy, findings = check_policy_rules(Policy.model_validate(data))
     errors = [f for f in findings if f.severity == "error"]
     if errors:
-        raise PolicyError(
-            [PolicyProblem("<default_policy>", None, None, f.message) for f in errors]
-        )
+        raise PolicyError([PolicyProblem("<default_policy>", None, None, f.message) for f in errors])
     return policy
 
 

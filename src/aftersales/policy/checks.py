@@ -188,9 +188,13 @@ def _guarantee(policy: Policy) -> list[Finding]:
 
 def _money_precision(policy: Policy) -> list[Finding]:
     currency = policy.shop.currency
+    fee = policy.returns.restocking_fee
     amounts: list[tuple[Loc, Decimal | None]] = [
         (("returns", "auto_approve", "max_value"), policy.returns.auto_approve.max_value),
-        (("returns", "restocking_fee", "amount"), policy.returns.restocking_fee and policy.returns.restocking_fee.amount),
+        (
+            ("returns", "restocking_fee", "amount"),
+            fee.amount if fee else None,
+        ),
         (("guarantee", "payout", "amount"), policy.guarantee.payout.amount),
         (("guarantee", "caps", "per_order"), policy.guarantee.caps.per_order),
         (("guarantee", "caps", "per_customer_per_month"), policy.guarantee.caps.per_customer_per_month),

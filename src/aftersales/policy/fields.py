@@ -38,6 +38,8 @@ __all__ = [
     "PositiveInt",
     "TimezoneName",
     "format_duration",
+    "parse_clock_time",
+    "parse_duration",
 ]
 
 
@@ -83,7 +85,7 @@ def _money(value: object) -> Decimal:
     refunds; the loader reports the line so the merchant quotes the number.
     """
     if isinstance(value, bool):
-        raise ValueError("expected an amount such as \"50.00\", got a boolean")
+        raise ValueError('expected an amount such as "50.00", got a boolean')
     if isinstance(value, float):
         raise ValueError(
             f'money must be written as a quoted string such as "{value:.2f}", not the float {value!r} '
@@ -121,7 +123,7 @@ MoneyAmount = Annotated[
 _HHMM = re.compile(r"^(?P<h>\d{1,2}):(?P<m>\d{2})$")
 
 
-def _clock_time(value: object) -> time:
+def parse_clock_time(value: object) -> time:
     if isinstance(value, time):
         return value
     if not isinstance(value, str):
@@ -134,7 +136,7 @@ def _clock_time(value: object) -> time:
 
 ClockTime = Annotated[
     time,
-    BeforeValidator(_clock_time),
+    BeforeValidator(parse_clock_time),
     PlainSerializer(lambda v: v.strftime("%H:%M"), return_type=str),
     WithJsonSchema({"type": "string", "pattern": r"^([01]?\d|2[0-3]):[0-5]\d$", "examples": ["12:00"]}),
 ]
@@ -143,8 +145,8 @@ ClockTime = Annotated[
 _DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
 
 
-def _duration(value: object) -> timedelta:
-    """"1h", "30m", "1h30m", "2d" — how merchants write intervals (ISO 8601 "PT1H" also works).
+def parse_duration(value: object) -> timedelta:
+    """ "1h", "30m", "1h30m", "2d" — how merchants write intervals (ISO 8601 "PT1H" also works).
 
     Hand-written: the compact form is five lines of regex, and no dependency parses both it
     and ISO 8601 durations.
@@ -157,7 +159,10 @@ def _duration(value: object) -> timedelta:
         if text and match and any(match.groupdict().values()):
             parts = {k: int(v) for k, v in match.groupdict().items() if v}
             result = timedelta(
-                days=parts.get("d", 0), hours=parts.get("h", 0), minutes=parts.get("m", 0), seconds=parts.get("s", 0)
+                days=parts.get("d", 0),
+                hours=parts.get("h", 0),
+                minutes=parts.get("m", 0),
+                seconds=parts.get("s", 0),
             )
         else:
             iso = re.match(r"^p(?:(\d+)d)?(?:t(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?)?$", text)
@@ -184,9 +189,11 @@ def format_duration(value: timedelta) -> str:
 
 Duration = Annotated[
     timedelta,
-    BeforeValidator(_duration),
+    BeforeValidator(parse_duration),
     PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$", "examples": ["1h", "30m"]}),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$", "examples": ["1h", "30m"]}
+    ),
 ]
 """A positive interval written "1h", "30m", "1h30m", "2d"."""
 
@@ -230,7 +237,9 @@ TimezoneName = Annotated[
 
 def _jurisdiction(value: object) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"expected a jurisdiction code ({', '.join(supported_jurisdictions())}), got {value!r}")
+        raise ValueError(
+            f"expected a jurisdiction code ({', '.join(supported_jurisdictions())}), got {value!r}"
+        )
     try:
         return get_profile(value).code
     except UnknownJurisdiction as exc:
@@ -254,7 +263,9 @@ def _language(value: object) -> str:
     return value.strip()
 
 
-LanguageTag = Annotated[str, BeforeValidator(_language), WithJsonSchema({"type": "string", "examples": ["pl", "en"]})]
+LanguageTag = Annotated[
+    str, BeforeValidator(_language), WithJsonSchema({"type": "string", "examples": ["pl", "en"]})
+]
 
 
 def _email(value: object) -> str:
@@ -277,4 +288,3 @@ EmailAddress = Annotated[
     BeforeValidator(_email),
     WithJsonSchema({"type": "string", "examples": ["Sklep <sklep@example.pl>"]}),
 ]
-

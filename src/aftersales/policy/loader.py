@@ -96,10 +96,16 @@ def check_policy_text(text: str, filename: str = "<policy>") -> PolicyCheck:
         raise PolicyError([PolicyProblem(filename, 1, 1, f"YAML error: {exc}")]) from None
 
     if root is None:
-        raise PolicyError([PolicyProblem(filename, 1, 1, "the policy file is empty: it needs at least a shop section")])
+        raise PolicyError(
+            [PolicyProblem(filename, 1, 1, "the policy file is empty: it needs at least a shop section")]
+        )
     if not isinstance(root, CommentedMap):
         raise PolicyError(
-            [PolicyProblem(filename, 1, 1, f"a policy must be a mapping of sections, not a {type(root).__name__}")]
+            [
+                PolicyProblem(
+                    filename, 1, 1, f"a policy must be a mapping of sections, not a {type(root).__name__}"
+                )
+            ]
         )
 
     data = {str(k): _plain(v) for k, v in root.items() if not (v is None and str(k) in _OPTIONAL_SECTIONS)}
@@ -141,7 +147,9 @@ def _read(path: str | Path) -> str:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise PolicyError([PolicyProblem(name, None, None, f"cannot read the file: {exc.strerror or exc}")]) from None
+        raise PolicyError(
+            [PolicyProblem(name, None, None, f"cannot read the file: {exc.strerror or exc}")]
+        ) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -197,7 +205,11 @@ def _locate(root: CommentedMap, loc: Loc, *, at_key: bool = False) -> _Where:
                 continue
             key_pos = node.lc.key(key)
             child = node[key]
-            value_pos = key_pos if child is None or isinstance(child, CommentedMap | CommentedSeq) else node.lc.value(key)
+            value_pos = (
+                key_pos
+                if child is None or isinstance(child, CommentedMap | CommentedSeq)
+                else node.lc.value(key)
+            )
             path = f"{path}.{key}" if path else str(key)
             node, matched_last = child, True
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
@@ -223,7 +235,9 @@ def _from_pydantic(filename: str, root: CommentedMap, error: ErrorDetails) -> Po
         message = f"unknown key {unknown!r}" + (f" in {parent}" if parent else "")
         if allowed:
             close = difflib.get_close_matches(unknown, allowed, n=1, cutoff=0.75)
-            message += f" (did you mean {close[0]!r}?)" if close else f" (expected one of: {', '.join(allowed)})"
+            message += (
+                f" (did you mean {close[0]!r}?)" if close else f" (expected one of: {', '.join(allowed)})"
+            )
         return PolicyProblem(filename, where.line, where.col, message)
     if kind == "missing":
         name = ".".join(str(p) for p in loc if isinstance(p, str) and not _is_tag(p))

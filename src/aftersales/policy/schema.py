@@ -48,17 +48,17 @@ __all__ = [
     "Guarantee",
     "GuaranteeExclusions",
     "Notifications",
-    "PeakSeason",
     "Payout",
+    "PeakSeason",
     "Policy",
-    "Promise",
+    "PromiseSettings",
     "QuietHours",
     "Restock",
     "RestockingFee",
     "Returns",
     "Shop",
-    "Wave",
     "Warranty",
+    "Wave",
 ]
 
 Remedy = Literal["repair", "replace", "price_reduction", "withdraw"]
@@ -130,6 +130,13 @@ class AutoApprove(PolicySection):
     """Return reasons eligible for automatic approval (e.g. changed_mind, wrong_size)."""
 
 
+FeeCaseType = Literal["commercial_return", "withdrawal"]
+
+
+def _commercial_only() -> list[FeeCaseType]:
+    return ["commercial_return"]
+
+
 class RestockingFee(PolicySection):
     """A fee deducted from *commercial* returns (after the statutory window) — never from a withdrawal."""
 
@@ -137,9 +144,7 @@ class RestockingFee(PolicySection):
     """Fixed fee per return."""
     percent: Decimal | None = Field(default=None, ge=0, le=100)
     """Fee as a percentage of the returned goods' value."""
-    applies_to: list[Literal["commercial_return", "withdrawal"]] = Field(
-        default_factory=lambda: ["commercial_return"]
-    )
+    applies_to: list[FeeCaseType] = Field(default_factory=_commercial_only)
     """Case types charged. "withdrawal" is unlawful and rejected by the legal checks."""
 
     @model_validator(mode="after")
@@ -227,7 +232,9 @@ class Complaints(PolicySection):
     """Product categories for which a replacement device is lent during repair."""
     reminder_days: list[Annotated[int, Field(strict=True, ge=1)]] = Field(default_factory=lambda: [10, 13])
     """Days after receipt on which staff are reminded of an unanswered complaint (before the deadline)."""
-    repair_days: dict[str, Annotated[int, Field(strict=True, ge=1)]] = Field(default_factory=lambda: {"default": 14})
+    repair_days: dict[str, Annotated[int, Field(strict=True, ge=1)]] = Field(
+        default_factory=lambda: {"default": 14}
+    )
     """Target repair time per product category; "default" for the rest."""
     warranty: dict[str, Warranty] = Field(default_factory=dict)
     """Commercial guarantee per product category."""
@@ -266,7 +273,7 @@ class PeakSeason(PolicySection):
         return self
 
 
-class Promise(PolicySection):
+class PromiseSettings(PolicySection):
     """How the dispatch promise is computed (DESIGN §8)."""
 
     cutoff: ClockTime = time(12, 0)
@@ -319,7 +326,7 @@ class Guarantee(PolicySection):
 
     enabled: bool = False
     """Turn the guarantee on."""
-    promise: Promise = Field(default_factory=Promise)
+    promise: PromiseSettings = Field(default_factory=PromiseSettings)
     """Cut-off, handling days, calendar, payment window."""
     measured_on: Literal["dispatch", "delivery"] = "dispatch"
     """The event that keeps the promise: hand-over to the carrier, or the first delivery attempt."""
@@ -333,7 +340,6 @@ class Guarantee(PolicySection):
     """Days the merchant declares force majeure (carrier strike, flood): lateness then pays nothing."""
     transit_days: dict[str, Days] = Field(default_factory=dict)
     """Carrier business days from dispatch to delivery, per shipping zone (for a delivery promise)."""
-
 
 
 # -- restock -----------------------------------------------------------------------------------------------
@@ -427,7 +433,9 @@ class Policy(PolicySection):
         union_format: Literal["any_of", "primitive_type_array"] = "any_of",
     ) -> dict[str, Any]:
         """The JSON Schema, with defaults written the way the YAML file writes them."""
-        return super().model_json_schema(by_alias, ref_template, schema_generator, mode, union_format=union_format)
+        return super().model_json_schema(
+            by_alias, ref_template, schema_generator, mode, union_format=union_format
+        )
 
     # -- derived views used by workflows -------------------------------------------------------------
     @property
