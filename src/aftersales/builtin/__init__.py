@@ -4,5 +4,8 @@ A user plugin that implements the same decision hook with ``tryfirst=True`` (or 
 registration of a firstresult hook) overrides these, as in pytest's ``default_plugins``.
 """
 
-DEFAULT_PLUGINS: tuple[str, ...] = ("aftersales.builtin.return_eligibility",)
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "aftersales.builtin.return_eligibility",
+    "aftersales.builtin.restock_wave",
+)
 """Module names registered first, in this order (each module is a plugin object)."""
