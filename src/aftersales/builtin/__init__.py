@@ -7,5 +7,6 @@ registration of a firstresult hook) overrides these, as in pytest's ``default_pl
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "aftersales.builtin.return_eligibility",
     "aftersales.builtin.restock_wave",
+    "aftersales.builtin.email_channel",
 )
 """Module names registered first, in this order (each module is a plugin object)."""
