@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from aftersales.domain import StockLevel
+from aftersales.notify.compose import compose_message
 from aftersales.notify.message import Message
 from aftersales.platforms import NotFound
 from aftersales.store.db import make_engine, session_factory
@@ -110,18 +111,8 @@ def timers() -> Timers:
 
 
 def render_alert(*, to: str, locale: str, context: Mapping[str, Any]) -> Message:
-    return Message(
-        shop_id=SHOP,
-        to=to,
-        template="restock_alert",
-        locale=locale,
-        subject=f"{context['product_name']} is back",
-        text=(
-            f"{context['product_name']} is back in stock: {context['product_url']}\n"
-            f"Stop this alert: {context['unsubscribe_url']}\n"
-            f"Stop all alerts: {context['unsubscribe_all_url']}\n"
-        ),
-    )
+    """The production composer (Jinja templates of ``aftersales.notify``)."""
+    return compose_message(shop_id=SHOP, template="restock_alert", to=to, locale=locale, context=context)
 
 
 @pytest.fixture

@@ -64,10 +64,24 @@ def test_a_delayed_in_stock_webhook_does_not_reopen_a_sold_out_variant(world: An
     t0 = T0
     world.sold_out("V1", at=t0)
     world.confirmed("V1", 1, start=t0)
-    observe_stock(world.session, SHOP, level(3), source=Source.WEBHOOK, now=t0, rules=world.rules,
-                  observed_at=t0 + timedelta(minutes=10))  # fmt: skip
-    observe_stock(world.session, SHOP, level(0), source=Source.WEBHOOK, now=t0, rules=world.rules,
-                  observed_at=t0 + timedelta(minutes=20))  # fmt: skip
+    observe_stock(
+        world.session,
+        SHOP,
+        level(3),
+        source=Source.WEBHOOK,
+        now=t0,
+        rules=world.rules,
+        observed_at=t0 + timedelta(minutes=10),
+    )
+    observe_stock(
+        world.session,
+        SHOP,
+        level(0),
+        source=Source.WEBHOOK,
+        now=t0,
+        rules=world.rules,
+        observed_at=t0 + timedelta(minutes=20),
+    )
     late = observe_stock(
         world.session,
         SHOP,
@@ -99,8 +113,15 @@ def test_a_variant_first_seen_in_stock_is_not_tracked_until_it_sells_out(world: 
     assert seen.opened is None and episodes(world) == []
     assert availability(world.session, SHOP, "V1") is Availability.UNKNOWN
     # A simple product (no variants) is keyed by its product id.
-    observe_stock(world.session, SHOP, level(0, variant=None, product="P9"), source=Source.WEBHOOK, now=t0,
-                  rules=world.rules, name="Mug")  # fmt: skip
+    observe_stock(
+        world.session,
+        SHOP,
+        level(0, variant=None, product="P9"),
+        source=Source.WEBHOOK,
+        now=t0,
+        rules=world.rules,
+        name="Mug",
+    )
     assert availability(world.session, SHOP, "P9") is Availability.OUT_OF_STOCK
     row = world.session.scalars(select(RestockEpisode).where(RestockEpisode.variant_id == "P9")).one()
     assert row.data == {"name": "Mug"} and row.product_id == "P9"

@@ -273,8 +273,10 @@ def enqueue_alerts(
                 "product_id": episode.product_id,
                 "variant_id": episode.variant_id,
                 "product_url": click_url(rules, click),
-                "unsubscribe_url": unsubscribe_url(rules, ports.tokens.unsubscribe_token(sub_id)),
-                "unsubscribe_all_url": stop_all,
+                # After an alert the subscription is served, so "unsubscribe" means every alert
+                # of this address at the shop; the per-product link is there for templates too.
+                "unsubscribe_url": stop_all,
+                "unsubscribe_variant_url": unsubscribe_url(rules, ports.tokens.unsubscribe_token(sub_id)),
                 "available": available,
                 "wave": wave,
             }
