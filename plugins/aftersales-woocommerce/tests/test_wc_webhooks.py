@@ -24,7 +24,9 @@ def sign(body: bytes, secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def delivery_headers(body: bytes, secret: str, *, topic: str = "order.updated", delivery: str = "d1") -> dict[str, str]:
+def delivery_headers(
+    body: bytes, secret: str, *, topic: str = "order.updated", delivery: str = "d1"
+) -> dict[str, str]:
     resource, _, event = topic.partition(".")
     return {
         "X-WC-Webhook-Source": "https://shop.example/",
@@ -114,7 +116,9 @@ def test_a_signed_delivery_is_not_a_ping(order_json: dict[str, Any]) -> None:
     assert env.source == "https://shop.example/"
 
 
-def test_re_sends_of_one_change_share_the_dedupe_key_though_delivery_ids_differ(order_json: dict[str, Any]) -> None:
+def test_re_sends_of_one_change_share_the_dedupe_key_though_delivery_ids_differ(
+    order_json: dict[str, Any],
+) -> None:
     body = json.dumps(order_json).encode()
     first = ADAPTER.envelope(body, delivery_headers(body, "s", delivery="1001"))
     again = ADAPTER.envelope(body, delivery_headers(body, "s", delivery="1002"))
@@ -334,7 +338,7 @@ def test_a_product_deleted_body_is_just_its_id() -> None:
 
 
 def test_an_unknown_topic_is_refused(order_json: dict[str, Any]) -> None:
-    with pytest.raises(UnknownTopic, match="coupon.created"):
+    with pytest.raises(UnknownTopic, match=r"coupon\.created"):
         ADAPTER.normalize("coupon.created", order_json)
     with pytest.raises(UnknownTopic):
         ADAPTER.normalize("orders/create", order_json)
@@ -353,7 +357,9 @@ def test_an_unknown_topic_is_refused(order_json: dict[str, Any]) -> None:
         (lambda o: o.update(currency="XXY"), "currency"),
     ],
 )
-def test_a_malformed_order_body_names_the_problem(order_json: dict[str, Any], mutate: Any, message: str) -> None:
+def test_a_malformed_order_body_names_the_problem(
+    order_json: dict[str, Any], mutate: Any, message: str
+) -> None:
     mutate(order_json)
     with pytest.raises(MalformedPayload, match=message):
         ADAPTER.normalize("order.updated", order_json)

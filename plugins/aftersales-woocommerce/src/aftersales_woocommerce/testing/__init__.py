@@ -158,6 +158,20 @@ class _Rule:
 
 
 @dataclass
+class _RefundPart:
+    kind: str
+    """``line_item`` or ``shipping``."""
+    item: dict[str, Any]
+    net: Decimal
+    taxes: dict[int, Decimal]
+    qty: int
+
+    @property
+    def tax(self) -> Decimal:
+        return sum(self.taxes.values(), Decimal(0))
+
+
+@dataclass
 class _Reply:
     status: int
     body: Any = None
@@ -230,6 +244,8 @@ class FakeWooCommerce:
         self.delivery_timeout = delivery_timeout
         self.requests: list[tuple[str, str]] = []
         """(method, path) of every API request received, in order."""
+        self.bodies: list[tuple[str, str, Any]] = []
+        """(method, path, parsed JSON body) of every API request that carried a body."""
         self.deliveries: list[Delivery] = []
         self._lock = threading.RLock()
         self._ids = itertools.count(1000)
@@ -263,7 +279,7 @@ class FakeWooCommerce:
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-woocommerce", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="fake-woocommerce", daemon=True
         )
         self._thread.start()
         self._sender = threading.Thread(target=self._send_loop, name="fake-woocommerce-webhooks", daemon=True)
@@ -768,6 +784,11 @@ class FakeWooCommerce:
         raw_body = handler.rfile.read(length) if length else b""
         with self._lock:
             self.requests.append((method, path))
+            if raw_body:
+                try:
+                    self.bodies.append((method, path, json.loads(raw_body)))
+                except ValueError:
+                    self.bodies.append((method, path, raw_body))
             fail = self._take(self._fail, method, path)
             lose = self._take(self._lose, method, path) if fail is None else None
             delay = self._take(self._delay, method, path) if fail is None else None
@@ -1015,7 +1036,7 @@ class FakeWooCommerce:
         digits = minor_units(currency)
         refund_lines = self._refund_lines(order, body.get("line_items") or [], digits)
         if body.get("amount") in (None, ""):
-            amount = sum((net + tax for _, _, net, tax, _ in refund_lines), Decimal(0))
+            amount = sum((part.net + part.tax for part in refund_lines), Decimal(0))
         else:
             amount = _decimal(body.get("amount"), "amount")
         if amount < 0:
@@ -1041,11 +1062,11 @@ class FakeWooCommerce:
         ]
         product_lines: list[dict[str, Any]] = []
         shipping_lines: list[dict[str, Any]] = []
-        for kind, item, net, tax, qty in refund_lines:
-            shown = self._refund_item(kind, item, net, tax, qty, digits)
-            (product_lines if kind == "line_item" else shipping_lines).append(shown)
-            if kind == "line_item" and api_restock and qty:
-                self._restock(item, qty)
+        for part in refund_lines:
+            shown = self._refund_item(part, digits)
+            (product_lines if part.kind == "line_item" else shipping_lines).append(shown)
+            if part.kind == "line_item" and api_restock and part.qty:
+                self._restock(part.item, part.qty)
         refund = {
             "id": rid,
             "date_created": now,
@@ -1075,9 +1096,7 @@ class FakeWooCommerce:
         self._emit("order.updated", oid)
         return _Reply(201, copy.deepcopy(refund))
 
-    def _refund_lines(
-        self, order: dict[str, Any], lines: Any, digits: int
-    ) -> list[tuple[str, dict[str, Any], Decimal, Decimal, int]]:
+    def _refund_lines(self, order: dict[str, Any], lines: Any, digits: int) -> list[_RefundPart]:
         if not isinstance(lines, list):
             raise _ApiError(400, "rest_invalid_param", "Invalid parameter(s): line_items")
         items = {int(i["id"]): ("line_item", i) for i in order.get("line_items", [])}
@@ -1088,7 +1107,7 @@ class FakeWooCommerce:
                 source = _refunded_item(line)
                 if source is not None:
                     refunded_qty[source] = refunded_qty.get(source, 0) + abs(int(line["quantity"]))
-        result = []
+        result: list[_RefundPart] = []
         for raw in lines:
             if not isinstance(raw, dict) or "id" not in raw:
                 raise _ApiError(
@@ -1111,17 +1130,32 @@ class FakeWooCommerce:
                     f"{int(item['quantity']) - refunded_qty.get(item_id, 0)} left (the fake is stricter than WooCommerce).",
                 )
             net = _decimal(raw.get("refund_total") or "0", "refund_total")
-            taxes = raw.get("refund_tax") or []
-            tax = sum(
-                (_decimal(t.get("refund_total") or "0", "refund_tax") for t in taxes if isinstance(t, dict)),
-                Decimal(0),
-            )
-            result.append((kind, item, net, tax, qty))
+            known_rates = {int(t["id"]) for t in item.get("taxes", []) if isinstance(t, dict) and "id" in t}
+            taxes: dict[int, Decimal] = {}
+            for share in raw.get("refund_tax") or []:
+                if not isinstance(share, dict) or "id" not in share:
+                    raise _ApiError(
+                        400, "rest_invalid_param", "Invalid parameter(s): refund_tax (each needs an id)"
+                    )
+                rate = int(share["id"])
+                if rate not in known_rates:
+                    raise _ApiError(
+                        500,
+                        "woocommerce_rest_cannot_create_order_refund",
+                        f"Tax rate {rate} is not charged on line {item_id} (the fake is stricter than WooCommerce).",
+                    )
+                taxes[rate] = taxes.get(rate, Decimal(0)) + _decimal(
+                    share.get("refund_total") or "0", "refund_tax"
+                )
+            result.append(_RefundPart(kind, item, net, taxes, qty))
         return result
 
-    def _refund_item(
-        self, kind: str, item: dict[str, Any], net: Decimal, tax: Decimal, qty: int, digits: int
-    ) -> dict[str, Any]:
+    def _refund_item(self, part: _RefundPart, digits: int) -> dict[str, Any]:
+        item, net, tax = part.item, part.net, part.tax
+        taxes = [
+            {"id": rate, "total": _money(-value, digits), "subtotal": _money(-value, digits)}
+            for rate, value in part.taxes.items()
+        ]
         meta = [
             {
                 "id": self._new_id(),
@@ -1131,14 +1165,14 @@ class FakeWooCommerce:
                 "display_value": str(item["id"]),
             }
         ]
-        if kind == "shipping":
+        if part.kind == "shipping":
             return {
                 "id": self._new_id(),
                 "method_title": item.get("method_title", ""),
                 "method_id": item.get("method_id", ""),
                 "total": _money(-net, digits),
                 "total_tax": _money(-tax, digits),
-                "taxes": [],
+                "taxes": taxes,
                 "meta_data": meta,
             }
         return {
@@ -1146,13 +1180,13 @@ class FakeWooCommerce:
             "name": item.get("name", ""),
             "product_id": item.get("product_id", 0),
             "variation_id": item.get("variation_id", 0),
-            "quantity": -qty,
+            "quantity": -part.qty,
             "tax_class": item.get("tax_class", ""),
             "subtotal": _money(-net, digits),
             "subtotal_tax": _money(-tax, digits),
             "total": _money(-net, digits),
             "total_tax": _money(-tax, digits),
-            "taxes": [],
+            "taxes": taxes,
             "meta_data": meta,
             "sku": item.get("sku", ""),
             "price": item.get("price", 0),
