@@ -12,13 +12,14 @@ from datetime import time, timedelta
 from decimal import Decimal, InvalidOperation
 from email.utils import parseaddr
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, Strict, WithJsonSchema
 from pydantic.json_schema import GenerateJsonSchema
+from pydantic_core import core_schema
 
 from aftersales.calendar import UnknownTimezone, resolve_timezone
 from aftersales.law.profiles import UnknownJurisdiction, get_profile, supported_jurisdictions
@@ -59,7 +60,18 @@ class PolicySection(BaseModel):
 
 
 class PolicySchemaGenerator(GenerateJsonSchema):
-    """Write defaults in the schema as a merchant writes them: "12:00", "1h" (not "12:00:00", "PT1H")."""
+    """Write defaults in the schema as a merchant writes them: "12:00", "1h" (not "12:00:00", "PT1H").
+
+    Defaults made by a factory are shown too (pydantic leaves them out, which would make every
+    optional section look required): a section's default is ``{}`` — "all its defaults".
+    """
+
+    def get_default_value(self, schema: core_schema.WithDefaultSchema) -> Any:
+        factory = schema.get("default_factory")
+        if factory is not None and not schema.get("default_factory_takes_data"):
+            value = factory()  # type: ignore[call-arg]
+            return {} if isinstance(value, BaseModel) else value
+        return super().get_default_value(schema)
 
     def encode_default(self, dft: object) -> object:
         if isinstance(dft, time):
