@@ -78,7 +78,11 @@ def _resource_key(body: bytes) -> tuple[str, str]:
         payload = None
     if isinstance(payload, dict):
         rid = payload.get("id")
-        rid_text = str(rid) if isinstance(rid, int | str) and not isinstance(rid, bool) else "?"
+        # Only a plausible post id goes into the key (the envelope is read before the signature
+        # is checked, so the body may be anything; the inbox caps the key's length).
+        rid_text = str(rid).strip() if isinstance(rid, int | str) and not isinstance(rid, bool) else "?"
+        if not rid_text.isdigit() or len(rid_text) > 20:
+            rid_text = "?"
         modified = payload.get("date_modified_gmt")
         if isinstance(modified, str) and modified:
             return rid_text, modified
