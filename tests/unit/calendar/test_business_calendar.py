@@ -37,7 +37,7 @@ def test_polish_public_holidays_are_not_business_days(day: date, holiday: str) -
 
 
 def test_christmas_eve_became_a_day_off_only_in_2025() -> None:
-    # Act of 6 December 2024 (Dz.U. 2024 poz. 1965): 24 December is a public holiday from 2025.
+    # The act of 6 December 2024 amending the act on days off work: 24 December is a holiday from 2025.
     assert PL.is_business_day(date(2024, 12, 24))
     assert not PL.is_business_day(date(2025, 12, 24))
 
