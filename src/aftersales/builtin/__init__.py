@@ -8,5 +8,6 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "aftersales.builtin.return_eligibility",
     "aftersales.builtin.restock_wave",
     "aftersales.builtin.email_channel",
+    "aftersales.builtin.outbound_webhooks",
 )
 """Module names registered first, in this order (each module is a plugin object)."""

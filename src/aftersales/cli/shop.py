@@ -21,10 +21,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from aftersales.cli._common import DbOption, db_url, fail, print_json
+from aftersales.notify.outbound import generate_secret, validate_secret
 from aftersales.platforms import StoreCredentials
 from aftersales.plugins import PluginError, load_plugins
 from aftersales.store.db import make_engine, session_factory
-from aftersales.store.models import Base, Shop
+from aftersales.store.models import Base, OutboundEndpoint, Shop
 
 app = typer.Typer(help="Register shops and their webhook secrets.", no_args_is_help=True)
 
@@ -197,6 +198,64 @@ def rotate_secret(
         shop.webhook_secrets = [fresh, *kept]
         count = len(shop.webhook_secrets)
     typer.echo(f"shop {shop_id}: {count} webhook secret(s) now verify deliveries")
+
+
+@app.command("endpoint-add")
+def endpoint_add(
+    shop_id: Annotated[str, typer.Argument(metavar="ID")],
+    url: Annotated[str, typer.Argument(metavar="URL", help="The merchant's receiver (https://...).")],
+    secret: Annotated[
+        str | None, typer.Option("--secret", help="Your own whsec_... secret; generated when omitted.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Send every case transition of the shop to URL as a signed Standard Webhooks event.
+
+    The secret is printed once, here, because the receiver needs it to verify signatures.
+    """
+    if not url.startswith(("https://", "http://")):
+        fail("the endpoint URL must start with https:// (or http:// for a local receiver)")
+    try:
+        chosen = validate_secret(secret) if secret else generate_secret()
+    except ValueError as exc:
+        fail(str(exc))
+    sessions = open_store(db_url(db))
+    with sessions() as session, session.begin():
+        if session.get(Shop, shop_id) is None:
+            fail(f"no shop {shop_id!r}")
+        endpoint = OutboundEndpoint(
+            shop_id=shop_id, url=url, secret=chosen, active=True, created_at=datetime.now(UTC)
+        )
+        session.add(endpoint)
+        session.flush()
+        endpoint_id = endpoint.id
+    typer.echo(f"endpoint {endpoint_id} for shop {shop_id}: {url}")
+    if secret is None:
+        typer.echo(f"signing secret (shown once, keep it for your receiver): {chosen}")
+
+
+@app.command("endpoint-list")
+def endpoint_list(
+    shop_id: Annotated[str, typer.Argument(metavar="ID")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+    db: DbOption = None,
+) -> None:
+    """List the shop's outbound event endpoints (secrets are not shown)."""
+    sessions = open_store(db_url(db))
+    with sessions() as session:
+        rows = [
+            {"id": e.id, "url": e.url, "active": e.active, "created_at": e.created_at.isoformat()}
+            for e in session.scalars(
+                select(OutboundEndpoint)
+                .where(OutboundEndpoint.shop_id == shop_id)
+                .order_by(OutboundEndpoint.id)
+            )
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        typer.echo(f"{row['id']:>4}  {'active' if row['active'] else 'inactive':<8}  {row['url']}")
 
 
 def register(root: typer.Typer) -> None:

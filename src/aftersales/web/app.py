@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from aftersales.builtin import outbound_webhooks
 from aftersales.web.health import readiness
 from aftersales.web.ingress import webhook_endpoint
 from aftersales.web.links import secret_key
@@ -38,6 +39,8 @@ def create_app(runtime: IngressRuntime, *, settings: WebSettings | None = None) 
     # generated and stored now if absent, so the first message's status link and the page
     # that opens it use the same key
     secret_key()
+    # the outbound-events plugin queues into, and signs from, this process's database
+    outbound_webhooks.bind(runtime.sessions, runtime.clock.now)
     metrics = WebMetrics(runtime.sessions)
 
     async def healthz(_request: Request) -> Response:

@@ -7,28 +7,23 @@ each of them, e.g. during a deploy that has not run ``aftersales db upgrade`` ye
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from aftersales.store.migrate import MIGRATIONS, alembic_config
 from aftersales.store.models import Base
-
-MIGRATIONS = Path(__file__).resolve().parent.parent / "store" / "migrations"
 
 
 def _expected_heads() -> set[str] | None:
     """Head revisions shipped with this code; None when no migration scripts are installed."""
     if not (MIGRATIONS / "env.py").exists():
         return None
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return set(ScriptDirectory.from_config(config).get_heads())
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 def readiness(sessions: sessionmaker[Session]) -> tuple[bool, dict[str, Any]]:

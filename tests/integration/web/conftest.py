@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import re
+import shutil
 import socket
 import threading
 import time
@@ -38,7 +39,8 @@ from aftersales.platforms import (
 )
 from aftersales.plugins import Plugins, load_plugins
 from aftersales.store.db import make_engine, session_factory
-from aftersales.store.models import Base, Shop
+from aftersales.store.migrate import upgrade
+from aftersales.store.models import Shop
 from aftersales.web.app import create_app
 from aftersales.web.settings import WebSettings
 
@@ -141,13 +143,19 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One database migrated to head per test run; each test gets a copy (migrating is slow)."""
+    path = tmp_path_factory.mktemp("template") / "aftersales.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'aftersales.db'}"
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    engine.dispose()
-    return url
+def db_url(tmp_path: Path, migrated_template: Path) -> str:
+    path = tmp_path / "aftersales.db"
+    shutil.copyfile(migrated_template, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture
