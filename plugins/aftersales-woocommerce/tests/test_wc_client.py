@@ -449,3 +449,22 @@ def test_stock_changed_since_covers_simple_products_and_variations() -> None:
 def test_platform_actions_do_not_exist_on_woocommerce(client: WooCommerceClient) -> None:
     with pytest.raises(RejectedByPlatform, match="no returns API"):
         client.platform_action("return.approve", {"return_id": "1"}, "key")
+
+
+# -- WordPress noise ----------------------------------------------------------------------------
+
+
+def test_php_notices_before_the_json_are_tolerated(shop: FakeWooCommerce, client: WooCommerceClient) -> None:
+    shop.garble_next(path_prefix="/wp-json/wc/v3/orders/727")
+    assert client.fetch_order("727").id == "727"
+
+
+def test_a_refund_made_with_an_unreadable_answer_is_read_back_by_its_marker(
+    shop: FakeWooCommerce, client: WooCommerceClient
+) -> None:
+    shop.garble_next(prefix="", path_prefix=REFUNDS, method="POST")  # 201 with an empty body
+    record = client.create_refund(refund_request(key="garbled"))
+    assert record.effect_key == "garbled"
+    assert record.amount == usd("3.22")
+    assert posts(shop, REFUNDS) == 1
+    assert len(shop.refunds(727)) == 1

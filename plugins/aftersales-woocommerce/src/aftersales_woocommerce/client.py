@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from aftersales.domain import Money, Order, RefundRecord, StockLevel, allocate
 from aftersales.platforms import (
+    OutcomeUnknown,
     PlatformError,
     RefundLine,
     RefundRequest,
@@ -37,7 +38,7 @@ from aftersales.platforms import (
 from aftersales_woocommerce.orders import EFFECT_KEY_META, to_order, to_refund_record
 from aftersales_woocommerce.payloads import TaxShare, WcOrder, WcProduct, WcRefund, describe
 from aftersales_woocommerce.products import stock_level
-from aftersales_woocommerce.rest import RetryPolicy, WooCommerceRest
+from aftersales_woocommerce.rest import RetryPolicy, WooCommerceRest, parse_json
 
 
 def wc_datetime(moment: datetime) -> str:
@@ -211,7 +212,17 @@ class WooCommerceClient:
         response = self.rest.request(
             "POST", f"orders/{oid}/refunds", data=body, what=f"refund {request.amount} on order {oid}"
         )
-        refund: WcRefund = _validated(WcRefund, response.json(), f"refund on order {oid}")
+        try:
+            refund = WcRefund.model_validate(parse_json(response.text))
+        except ValueError:
+            # The refund was made (2xx) but its answer is unreadable: read it back by its marker.
+            found = self.find_refund(oid, request.effect_key)
+            if found is not None:
+                return found
+            raise OutcomeUnknown(
+                f"refund on order {oid}: HTTP {response.status_code} with an unreadable answer "
+                f"({response.text[:120]!r}) and no refund carrying the effect key yet"
+            ) from None
         record = to_refund_record(refund, oid, order.currency)
         if record.effect_key is None:  # an older WooCommerce that drops meta on create
             record = record.model_copy(update={"effect_key": request.effect_key})

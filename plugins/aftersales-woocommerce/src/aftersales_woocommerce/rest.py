@@ -319,10 +319,26 @@ def _int_header(response: requests.Response, name: str) -> int | None:
         return None
 
 
+def parse_json(text: str) -> Any:
+    """JSON from a WordPress answer, tolerating PHP notices printed before it.
+
+    With ``WP_DEBUG_DISPLAY`` on, a deprecation notice (``<br />\n<b>Deprecated</b>: ...``) from
+    any plugin lands in front of the REST API's JSON while the request itself succeeded. The
+    JSON is then read from the first ``{`` or ``[`` on. Raises ValueError when there is none.
+    """
+    try:
+        return json.loads(text)
+    except ValueError:
+        starts = [i for i in (text.find("{"), text.find("[")) if i > 0]
+        if not starts:
+            raise
+        return json.loads(text[min(starts) :])
+
+
 def _json(response: requests.Response, what: str) -> Any:
     try:
-        return response.json()
-    except (ValueError, json.JSONDecodeError):
+        return parse_json(response.text)
+    except ValueError:
         raise PlatformError(
             f"{what}: the shop answered HTTP {response.status_code} with something that is not JSON "
             f"({response.text[:120]!r}); is the URL the WordPress site address?",

@@ -260,6 +260,7 @@ class FakeWooCommerce:
         self._fail: list[_Rule] = []
         self._lose: list[_Rule] = []
         self._delay: list[_Rule] = []
+        self._garble: list[_Rule] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._outbox: queue.Queue[tuple[int, str, bytes] | None] = queue.Queue()
@@ -762,6 +763,21 @@ class FakeWooCommerce:
         with self._lock:
             self._delay.append(_Rule(times, path_prefix, method, seconds=seconds))
 
+    def garble_next(
+        self,
+        prefix: str = "<br />\n<b>Deprecated</b>:  Function create_function() is deprecated in "
+        "<b>/var/www/wp-content/plugins/old/old.php</b> on line <b>12</b><br />\n",
+        path_prefix: str | None = None,
+        *,
+        method: str | None = None,
+        times: int = 1,
+    ) -> None:
+        """The next matching requests are processed, and their JSON answer comes after ``prefix``
+        (a PHP notice, as WordPress prints them with ``WP_DEBUG_DISPLAY``). An empty ``prefix``
+        sends an empty body instead of the JSON."""
+        with self._lock:
+            self._garble.append(_Rule(times, path_prefix, method, message=prefix))
+
     @staticmethod
     def _take(rules: list[_Rule], method: str, path: str) -> _Rule | None:
         for rule in rules:
@@ -792,6 +808,7 @@ class FakeWooCommerce:
             fail = self._take(self._fail, method, path)
             lose = self._take(self._lose, method, path) if fail is None else None
             delay = self._take(self._delay, method, path) if fail is None else None
+            garble = self._take(self._garble, method, path) if fail is None else None
         if fail is not None:
             reply = self._failure_reply(fail)
         else:
@@ -804,6 +821,9 @@ class FakeWooCommerce:
         if lose is not None:
             handler.drop()
             return
+        if garble is not None and reply.raw is None:
+            reply.raw = garble.message.encode() + json.dumps(reply.body).encode() if garble.message else b""
+            reply.headers.setdefault("Content-Type", "application/json; charset=UTF-8")
         if delay is not None:
             time.sleep(delay.seconds)
         handler.answer(reply)
