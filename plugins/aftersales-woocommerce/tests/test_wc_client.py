@@ -199,10 +199,15 @@ def test_a_shop_that_does_not_answer_is_transient() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     # nothing listens on the port now: every connection is refused
-    creds = StoreCredentials(url=f"http://127.0.0.1:{port}", key="ck", secret="cs", timeout_seconds=1)
+    creds = StoreCredentials(
+        url=f"http://127.0.0.1:{port}", key="ck_live_key", secret="cs", timeout_seconds=1
+    )
     client = WooCommerceClient(creds, retry=FAST)
-    with pytest.raises(TransientPlatformError, match="connection failed"):
+    with pytest.raises(TransientPlatformError, match="connection failed") as caught:
         client.fetch_order("727")
+    # requests repeats the signed URL in its message; the key and signature must not reach logs
+    assert "oauth_signature=[redacted]" in str(caught.value)
+    assert "ck_live_key" not in str(caught.value)
     # a refund POST that never reached the shop is safe to retry and is not an unknown outcome
     with pytest.raises(TransientPlatformError):
         client.rest.request("POST", "orders/727/refunds", data={"amount": "1.00"})
@@ -329,8 +334,10 @@ def test_a_refund_whose_response_is_lost_is_not_retried_and_is_found_afterwards(
 def test_a_refund_that_times_out_is_an_unknown_outcome(shop: FakeWooCommerce) -> None:
     client = WooCommerceClient(shop.credentials(timeout_seconds=0.3), retry=FAST)
     shop.delay_next(1.0, path_prefix=REFUNDS, method="POST")
-    with pytest.raises(OutcomeUnknown, match="timed out"):
+    with pytest.raises(OutcomeUnknown, match="timed out") as caught:
         client.create_refund(refund_request(key="slow"))
+    # requests repeats the signed URL in its message; the keys and signature must not reach logs
+    assert "ck_test" not in str(caught.value)
     assert posts(shop, REFUNDS) == 1
     assert client.find_refund("727", "slow") is not None
     assert len(shop.refunds(727)) == 1

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -91,6 +92,15 @@ class RetryPolicy:
         )
 
 
+_CREDENTIAL_PARAMS = re.compile(r"(consumer_key|consumer_secret|oauth_[a-z_]+)=[^&\s'\"]*")
+
+
+def redact(text: str) -> str:
+    """Hide credentials that the ``woocommerce`` package puts in URLs (OAuth 1.0a over HTTP,
+    ``query_string_auth`` over HTTPS) and that ``requests`` repeats in its exception texts."""
+    return _CREDENTIAL_PARAMS.sub(r"\1=[redacted]", text)
+
+
 def _retry_after(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
@@ -111,7 +121,7 @@ def _error_body(response: requests.Response) -> tuple[str | None, str]:
     try:
         data = response.json()
     except (ValueError, json.JSONDecodeError):
-        text = response.text.strip().replace("\n", " ")
+        text = redact(response.text.strip().replace("\n", " "))
         return None, text[:200] or response.reason or ""
     if isinstance(data, dict):
         code = data.get("code")
@@ -201,7 +211,8 @@ class WooCommerceRest:
         at once: only the caller knows how to look the effect up.
         """
         response = self._run(method, endpoint, params, data, what, exists=None)
-        assert response is not None  # only an ``exists`` probe can end without a response
+        if response is None:  # only an ``exists`` probe can end without a response
+            raise RuntimeError(f"{method} {endpoint}: no response and no probe")
         return response
 
     def post_checked(
@@ -236,7 +247,7 @@ class WooCommerceRest:
                 response = self._send(method, endpoint, params, data)
             except requests.RequestException as exc:
                 kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
-                message = f"{label}: {kind} ({type(exc).__name__}: {exc})"
+                message = f"{label}: {kind} ({type(exc).__name__}: {redact(str(exc))})"
                 if not idempotent and not _never_sent(exc):
                     if exists is None or last:
                         raise OutcomeUnknown(message + "; the request may have taken effect") from exc
@@ -341,6 +352,6 @@ def _json(response: requests.Response, what: str) -> Any:
     except ValueError:
         raise PlatformError(
             f"{what}: the shop answered HTTP {response.status_code} with something that is not JSON "
-            f"({response.text[:120]!r}); is the URL the WordPress site address?",
+            f"({redact(response.text[:120])!r}); is the URL the WordPress site address?",
             status=response.status_code,
         ) from None
