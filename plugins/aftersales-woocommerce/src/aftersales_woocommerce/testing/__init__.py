@@ -670,7 +670,8 @@ class FakeWooCommerce:
     def _post_delivery(
         self, hook: dict[str, Any], topic: str, body: bytes, *, ping: bool = False
     ) -> Delivery:
-        delivery_id = str(self._new_id())
+        with self._lock:
+            delivery_id = str(self._new_id())
         if ping:
             headers = {"Content-Type": "application/x-www-form-urlencoded"}
         else:
