@@ -6,6 +6,7 @@ registration of a firstresult hook) overrides these, as in pytest's ``default_pl
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "aftersales.builtin.return_eligibility",
+    "aftersales.builtin.guarantee_exclusion",
     "aftersales.builtin.restock_wave",
     "aftersales.builtin.email_channel",
     "aftersales.builtin.outbound_webhooks",
