@@ -191,11 +191,32 @@ class ShopifyShopClient:
 
     # -- refunds ----------------------------------------------------------------------------------
 
+    _REFUND_PAGE = 30
+    """``refunds(first:)`` in OrderRefunds; a full page means there may be more."""
+
     def list_refunds(self, order_id: str) -> list[RefundRecord]:
         node = self.api.execute(load("OrderRefunds"), {"id": gid("Order", order_id)}).get("order")
         if node is None:
             raise NotFound(f"Shopify order {order_id} does not exist", status=404)
-        return [self._refund_record(r, order_id) for r in node.get("refunds") or []]
+        refunds = list(node.get("refunds") or [])
+        if len(refunds) >= self._REFUND_PAGE:  # a plain list, not a connection: read the rest one by one
+            seen = {r["id"] for r in refunds}
+            for ref in self._refund_notes(order_id):
+                if ref["id"] not in seen:
+                    refunds.append(self._refund_node(ref["id"]))
+        return [self._refund_record(r, order_id) for r in refunds]
+
+    def _refund_notes(self, order_id: str) -> list[Mapping[str, Any]]:
+        node = self.api.execute(load("OrderRefundNotes"), {"id": gid("Order", order_id)}).get("order")
+        if node is None:
+            raise NotFound(f"Shopify order {order_id} does not exist", status=404)
+        return list(node.get("refunds") or [])
+
+    def _refund_node(self, refund_gid: str) -> Mapping[str, Any]:
+        refund = self.api.execute(load("RefundFetch"), {"id": refund_gid}).get("refund")
+        if refund is None:
+            raise NotFound(f"Shopify refund {refund_gid} does not exist", status=404)
+        return refund
 
     def _refund_record(self, refund: Mapping[str, Any], order_id: str) -> RefundRecord:
         lines = self._rest_of(
@@ -204,13 +225,11 @@ class ShopifyShopClient:
         return refund_from_graphql({**refund, "refundLineItems": {"nodes": lines}}, legacy_id(order_id))
 
     def find_refund(self, order_id: str, effect_key: str) -> RefundRecord | None:
+        """The refund whose note carries ``effect_key``'s marker, reading every refund's note."""
         marker = effect_marker(effect_key)
-        node = self.api.execute(load("OrderRefunds"), {"id": gid("Order", order_id)}).get("order")
-        if node is None:
-            raise NotFound(f"Shopify order {order_id} does not exist", status=404)
-        for refund in node.get("refunds") or []:
-            if marker in (refund.get("note") or ""):
-                return self._refund_record(refund, order_id)
+        for ref in self._refund_notes(order_id):
+            if marker in (ref.get("note") or ""):
+                return self._refund_record(self._refund_node(ref["id"]), order_id)
         return None
 
     def _refund_input(self, request: RefundRequest) -> dict[str, Any]:

@@ -233,13 +233,17 @@ def _inventory_level(topic: str, p: Mapping[str, Any]) -> Normalized:
 
 
 def _product(topic: str, p: Mapping[str, Any]) -> Normalized:
+    """Stock per variant when the body lists ``variants``; newer bodies carry only
+    ``variant_gids`` (ids and times, no stock): then a reference to re-read the product."""
     product_id = resource_id(p, "product")
+    occurred = timestamp(p.get("updated_at"), "product.updated_at")
+    if p.get("variants") is None:
+        return product_id, ResourceRef(resource="product", id=product_id), occurred
     levels = []
     for i, raw in enumerate(items(p.get("variants"), "product.variants")):
         variant = dict(obj(raw, f"product.variants[{i}]"))
         variant.setdefault("product_id", product_id)
         levels.append(_variant_level(variant, f"product.variants[{i}]"))
-    occurred = timestamp(p.get("updated_at"), "product.updated_at")
     return product_id, StockData(name=p.get("title") or None, levels=levels), occurred
 
 
