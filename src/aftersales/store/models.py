@@ -263,9 +263,35 @@ class Timer(Base):
     due_at: Mapped[datetime] = mapped_column(index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    """pending | fired | cancelled."""
+    """pending | fired | cancelled | failed (its handlers kept raising; ``error`` says why)."""
     fired_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """Failed firings so far; a failing handler is retried with backoff, then the timer is ``failed``."""
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class EngineExecutor(Base):
+    """One engine process (``aftersales worker`` / ``serve``), known by a stable executor id.
+
+    DBOS resumes a crashed process's workflows when a process with the same executor id starts
+    again; a heartbeat row lets the other workers see that an id is dead for good and take its
+    workflows over, and lets a starting process refuse an id that a live process still holds.
+    Not tenant data, so no ``shop_id``; heartbeats are wall-clock time, never the engine clock.
+    """
+
+    __tablename__ = "engine_executors"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    incarnation: Mapped[str] = mapped_column(String(64))
+    """Random per process start: tells a restarted process from the one that died."""
+    state: Mapped[str] = mapped_column(String(16), default="alive")
+    """alive | stopped (clean shutdown) | dead (taken over by ``taken_over_by``)."""
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    taken_over_by: Mapped[str | None] = mapped_column(String(128))
 
 
 class InboxItem(Base):
@@ -288,6 +314,7 @@ class InboxItem(Base):
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime]
     processed_at: Mapped[datetime | None]
+    """When the engine last worked on it: done, failed, or the last failed attempt (retry backoff)."""
 
 
 class Delivery(Base):
