@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy import func, insert, select
 
 from aftersales import hookimpl
 from aftersales.domain import StockLevel
+from aftersales.notify.message import Message
 from aftersales.plugins import load_plugins
 from aftersales.store.models import OutboxMessage, RestockEpisode, RestockMessage, SubscriptionRow
 from aftersales.workflows.restock import (
@@ -217,3 +219,43 @@ def test_keyset_pages_keep_fifo_order_across_chunks_and_equal_confirmation_times
     assert second.queued == 400
     assert recipients(world) == [f"s{i:05d}@example.com" for i in range(2500)]
     assert world.session.get(RestockEpisode, episode).state == EpisodeState.EXHAUSTED
+
+
+def _links(text: str) -> list[str]:
+    return re.findall(r"https://alerts\.example/restock/\S+", text)
+
+
+def test_each_alert_carries_its_own_links_also_when_a_template_rewrites_them(world: Any) -> None:
+    world.sold_out("V1")
+    buyers = world.confirmed("V1", 3)
+    now = T0 + timedelta(days=1)
+
+    def shouting(*, to: str, locale: str, context: Any) -> Message:
+        # A template that transforms the link defeats render-once-and-fill: rendered per subscriber.
+        url = context["product_url"]
+        return Message(shop_id=SHOP, to=to, template="restock_alert", subject="Back!",
+                       text=f"{url.replace('https://', 'HTTPS://')}\n{context['unsubscribe_url']}")  # fmt: skip
+
+    for render in (world.ports.render, shouting):
+        ports = replace(world.ports, render=render)
+        if render is shouting:
+            world.sold_out("V1", at=now + timedelta(hours=2))
+            buyers += world.confirmed("V1", 3, start=now + timedelta(hours=3), prefix="second")
+            now = now + timedelta(days=1)
+        episode = restock(world, 1, now)
+        assert episode is not None
+        run_wave(world.session, episode, 1, now, world.rules, ports)
+    rows = list(world.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert [r.recipient for r in rows] == buyers
+    for row in rows:
+        sub = world.session.scalars(
+            select(SubscriptionRow).where(SubscriptionRow.email == row.recipient)
+        ).one()
+        message = world.session.scalars(
+            select(RestockMessage).where(RestockMessage.subscription_id == sub.id)
+        ).one()
+        text = row.message["text"]
+        assert message.token in text, "the tracked link is this subscriber's"
+        unsubscribe_link = row.message["headers"]["List-Unsubscribe"].strip("<>")
+        assert unsubscribe_link in text or unsubscribe_link in row.message.get("html", "")
+        assert world.tokens.read_unsubscribe(unsubscribe_link.rsplit("/", 1)[1]).subscription_id == sub.id

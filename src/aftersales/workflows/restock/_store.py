@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from aftersales.store.models import Base, Counter
 
 
-def _insert(session: Session, entity: type[Base]) -> Any:
+def _insert(session: Session, entity: Any) -> Any:
+    """``INSERT`` for this dialect (``on_conflict_*`` are dialect constructs)."""
     name = session.get_bind().dialect.name
     if name == "postgresql":
         return postgresql.insert(entity)
@@ -31,7 +32,10 @@ def _insert(session: Session, entity: type[Base]) -> Any:
 def insert_ignoring_duplicates(session: Session, entity: type[Base], rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` in one batched statement; rows that hit a UNIQUE key are skipped."""
     if rows:
-        session.execute(_insert(session, entity).on_conflict_do_nothing(), list(rows))
+        # A Core INSERT of the table on the session's connection (same transaction): the ORM
+        # bulk path would only add per-row bookkeeping a million-row wave does not need.
+        table: Any = entity.__table__
+        session.connection().execute(_insert(session, table).on_conflict_do_nothing(), list(rows))
 
 
 def bump_counter(session: Session, shop_id: str, name: str) -> int:

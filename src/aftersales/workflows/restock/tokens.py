@@ -11,15 +11,19 @@ proxy logs and referrers.
   tests and the demo can move time. The nonce is kept on the subscription while it is pending and dropped on
   confirmation or unsubscription, so a replayed confirm link cannot bring back a
   subscription the person cancelled.
-- **unsubscribe**: ``{"s": subscription_id, "a": 0|1}`` (``a`` = every alert of the address
-  at this shop), untimed.
+- **unsubscribe**: ``<subscription id>.<0|1>.<MAC>`` (``1`` = every alert of the address at
+  this shop), untimed. Hand-written HMAC-SHA256 (truncated to 128 bits) rather than
+  itsdangerous: every alert carries two of these, and a wave to a hundred thousand
+  subscribers should not spend seconds on JSON, zlib and base64 for a pair of integers.
 
 Each kind has its own salt, so a confirm token is never accepted as an unsubscribe token.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -50,7 +54,7 @@ class RestockTokens:
             raise ValueError("restock links need a non-empty server secret")
         kwargs = {"digest_method": hashlib.sha256}
         self._confirm = URLSafeSerializer(secret, salt=CONFIRM_SALT, signer_kwargs=kwargs)
-        self._unsubscribe = URLSafeSerializer(secret, salt=UNSUBSCRIBE_SALT, signer_kwargs=kwargs)
+        self._key = secret.encode() if isinstance(secret, str) else secret
 
     def confirm_token(self, subscription_id: int, nonce: str, issued_at: datetime) -> str:
         return self._confirm.dumps({"s": subscription_id, "n": nonce, "t": int(issued_at.timestamp())})
@@ -71,16 +75,20 @@ class RestockTokens:
         return ConfirmClaim(sid, nonce)
 
     def unsubscribe_token(self, subscription_id: int, *, everything: bool = False) -> str:
-        return self._unsubscribe.dumps({"s": subscription_id, "a": 1 if everything else 0})
+        body = f"{subscription_id}.{1 if everything else 0}"
+        return f"{body}.{self._mac(UNSUBSCRIBE_SALT, body)}"
 
     def read_unsubscribe(self, token: str) -> UnsubscribeClaim | None:
-        try:
-            data = self._unsubscribe.loads(token)
-        except BadData:
+        parts = token.split(".") if len(token) <= 80 else []
+        if len(parts) != 3:
             return None
-        if not isinstance(data, dict):
+        sid, every, mac = parts
+        if not (sid.isascii() and sid.isdigit()) or every not in ("0", "1"):
             return None
-        sid, every = data.get("s"), data.get("a")
-        if not isinstance(sid, int) or every not in (0, 1):
+        if not hmac.compare_digest(self._mac(UNSUBSCRIBE_SALT, f"{sid}.{every}"), mac):
             return None
-        return UnsubscribeClaim(sid, bool(every))
+        return UnsubscribeClaim(int(sid), every == "1")
+
+    def _mac(self, salt: str, body: str) -> str:
+        digest = hmac.new(self._key, f"{salt}|{body}".encode(), hashlib.sha256).digest()[:16]
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")

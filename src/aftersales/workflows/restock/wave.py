@@ -25,6 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from markupsafe import escape
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
@@ -78,6 +79,9 @@ class WavePorts:
     tokens: RestockTokens
     read_stock: StockReader | None = None
     size_wave: WaveSizer | None = None
+    observe: Callable[[Message], None] | None = None
+    """``Plugins.notification_render``: plugins see (and may edit) each alert before it is queued
+    (leave None when no plugin implements the hook: a million alerts skip a model round trip)."""
     channel: str = "email"
     chunk: int = CHUNK
 
@@ -227,6 +231,70 @@ def run_wave(
     return WaveResult(WaveStatus.SENT, episode_id, wave, queued, queue, level.available, next_at)
 
 
+_MARKERS = {
+    "product_url": "zzaftersalesproducturlzz",
+    "unsubscribe_url": "zzaftersalesunsubscribeurlzz",
+    "unsubscribe_variant_url": "zzaftersalesunsubscribevarianturlzz",
+}
+"""Stand-ins for the per-subscriber links while a wave's template is rendered once.
+
+Letters only, so they pass HTML escaping and URL filters unchanged and cannot occur in a
+template by accident."""
+
+
+class _AlertComposer:
+    """Render the alert once per locale and wave, then put each subscriber's links in.
+
+    The alert says the same thing to everyone in a wave but its links; rendering Jinja per
+    subscriber costs more than everything else in a wave together. The links replace the
+    markers in the rendered subject, text and HTML (HTML-escaped there). A template that
+    transforms a link so the marker no longer appears falls back to a render per subscriber,
+    which is slower but still right. Each finished message goes through
+    ``aftersales_notification_render`` (``ports.observe``) on its own.
+    """
+
+    def __init__(self, ports: WavePorts, context: dict[str, Any]) -> None:
+        self.ports = ports
+        self.context = context
+        self._templates: dict[str, dict[str, Any] | None] = {}
+
+    def _template(self, locale: str) -> dict[str, Any] | None:
+        if locale not in self._templates:
+            message = self.ports.render(to="", locale=locale, context={**self.context, **_MARKERS})
+            text = f"{message.subject}\n{message.text}"
+            usable = _MARKERS["product_url"] in text and _MARKERS["unsubscribe_url"] in text
+            self._templates[locale] = message.model_dump(mode="json") if usable else None
+        return self._templates[locale]
+
+    def compose(self, to: str, locale: str, links: dict[str, str]) -> dict[str, Any]:
+        """The outbox JSON of one subscriber's alert."""
+        one_click = list_unsubscribe_headers(links["unsubscribe_url"])
+        base = self._template(locale)
+        if base is None:
+            message = self.ports.render(to=to, locale=locale, context={**self.context, **links})
+            data = message.model_dump(mode="json")
+        else:
+            data = dict(base)
+            data["to"] = to
+            for part in ("subject", "text", "html"):
+                if data.get(part):
+                    data[part] = _fill(data[part], links, html=part == "html")
+        # Every alert carries the one-click header, whatever the template did.
+        data["headers"] = {**data.get("headers", {}), **one_click}
+        if self.ports.observe is None:
+            return data
+        message = Message.model_validate(data)
+        self.ports.observe(message)
+        return message.model_dump(mode="json")
+
+
+def _fill(rendered: str, links: dict[str, str], *, html: bool) -> str:
+    for key, marker in _MARKERS.items():
+        if marker in rendered:
+            rendered = rendered.replace(marker, str(escape(links[key])) if html else links[key])
+    return rendered
+
+
 def enqueue_alerts(
     session: Session,
     episode: RestockEpisode,
@@ -244,7 +312,17 @@ def enqueue_alerts(
     """
     queued = 0
     cursor: tuple[datetime | None, int] | None = None
-    name = str((episode.data or {}).get("name") or "")
+    composer = _AlertComposer(
+        ports,
+        {
+            "shop_name": rules.shop_name,
+            "product_name": str((episode.data or {}).get("name") or ""),
+            "product_id": episode.product_id,
+            "variant_id": episode.variant_id,
+            "available": available,
+            "wave": wave,
+        },
+    )
     while queued < size:
         stmt = (
             select(
@@ -266,23 +344,15 @@ def enqueue_alerts(
         outbox: list[dict[str, Any]] = []
         for sub_id, email, locale, _confirmed in rows:
             click = secrets.token_urlsafe(16)
-            stop_all = unsubscribe_url(rules, ports.tokens.unsubscribe_token(sub_id, everything=True))
-            context = {
-                "shop_name": rules.shop_name,
-                "product_name": name,
-                "product_id": episode.product_id,
-                "variant_id": episode.variant_id,
+            links = {
                 "product_url": click_url(rules, click),
                 # After an alert the subscription is served, so "unsubscribe" means every alert
                 # of this address at the shop; the per-product link is there for templates too.
-                "unsubscribe_url": stop_all,
+                "unsubscribe_url": unsubscribe_url(
+                    rules, ports.tokens.unsubscribe_token(sub_id, everything=True)
+                ),
                 "unsubscribe_variant_url": unsubscribe_url(rules, ports.tokens.unsubscribe_token(sub_id)),
-                "available": available,
-                "wave": wave,
             }
-            message = ports.render(to=email, locale=locale, context=context)
-            # Every alert carries the one-click header, whatever the template did.
-            message.headers = {**message.headers, **list_unsubscribe_headers(stop_all)}
             messages.append(
                 {
                     "shop_id": episode.shop_id,
@@ -300,7 +370,7 @@ def enqueue_alerts(
                     "channel": ports.channel,
                     "recipient": email,
                     "template": ALERT_TEMPLATE,
-                    "message": message.model_dump(mode="json"),
+                    "message": composer.compose(email, locale, links),
                     "state": "pending",
                     "attempts": 0,
                     "next_attempt_at": now,
