@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from aftersales.calendar import BusinessCalendar, UnknownTimezone
-from aftersales.cli._common import fail, print_json
+from aftersales.cli._common import DbOption, db_url, fail, print_json
 from aftersales.cli.law import parse_aware
 from aftersales.law import UnknownJurisdiction, get_profile, shop_timezone
 from aftersales.policy import PolicyError, load_policy
@@ -139,6 +139,74 @@ def promise(
     out = {key: data[key] for key in ordered_keys}
     out.update({k: v for k, v in data.items() if k not in out})
     print_json(out)
+
+
+@app.command()
+def report(
+    shop: Annotated[str | None, typer.Option("--shop", help="The shop (see 'aftersales shop list').")] = None,
+    month: Annotated[
+        str | None, typer.Option("--month", help="The month, YYYY-MM (promised dispatch day).")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Orders under promise, on-time rate, payouts and their cost, top late and exclusion reasons."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from aftersales.cli.shop import open_store
+    from aftersales.store.models import Shop
+    from aftersales.workflows.guarantee.payout import month_bounds
+    from aftersales.workflows.guarantee.report import guarantee_report
+
+    if not shop:
+        fail("--shop is required (see 'aftersales shop list')")
+    if not month:
+        fail("--month is required, e.g. --month 2026-11")
+    try:
+        month_bounds(month)
+    except ValueError as exc:
+        fail(f"--month: {exc}")
+    with open_store(db_url(db))() as session:
+        if session.get(Shop, shop) is None:
+            fail(f"no shop {shop!r} (see 'aftersales shop list')")
+        result = guarantee_report(session, shop, month)
+    data = result.as_dict()
+    if json_out:
+        print_json(data)
+        return
+    rate = "-" if result.on_time_percent is None else f"{result.on_time_percent}%"
+    cost = ", ".join(f"{amount} {cur}" for cur, amount in data["payouts"]["cost"].items()) or "0"
+    table = Table(title=f"Shipping guarantee, {shop}, promised in {result.month}", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for label, value in (
+        ("orders under promise", result.orders),
+        ("covered by the guarantee", result.covered),
+        ("on time", result.on_time),
+        ("late", result.late),
+        ("on-time rate (measured orders)", rate),
+        ("still pending", result.pending),
+        ("excluded", result.excluded),
+        ("cancelled", result.cancelled),
+        (
+            "payouts",
+            f"{result.payouts} ({result.payouts_pending} unconfirmed, {result.payouts_failed} failed)",
+        ),
+        ("payout cost", cost),
+        ("late without a payout", result.late_unpaid),
+    ):
+        table.add_row(label, str(value))
+    console = Console()
+    console.print(table)
+    for title, rows in (
+        ("Top late reasons", result.late_reasons),
+        ("Excluded by reason", result.excluded_reasons),
+    ):
+        if rows:
+            console.print(title + ":")
+            for reason, count in rows:
+                console.print(f"  {count:>5}  {reason}", highlight=False, markup=False)
 
 
 def register(root: typer.Typer) -> None:
