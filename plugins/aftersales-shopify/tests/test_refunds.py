@@ -97,7 +97,7 @@ def test_shipping_and_no_restock(shop: FakeShopify, client: ShopifyShopClient) -
         ),
     )
     client.create_refund(request)
-    sent = [v for name, v in shop.requests if name == "RefundCreate"][0]["input"]
+    sent = next(v for name, v in shop.requests if name == "RefundCreate")["input"]
     assert sent["shipping"] == {"amount": "10.00"}
     assert sent["refundLineItems"][0]["restockType"] == "NO_RESTOCK"
     assert "locationId" not in sent["refundLineItems"][0]
@@ -149,7 +149,7 @@ def test_long_effect_keys_are_hashed_for_the_directive_but_still_found(
 ) -> None:
     key = "shop-7:case-PL-2026-000042:withdrawal:refund:" + "x" * 80
     made = client.create_refund(withdrawal(effect_key=key))
-    sent_key = [v for name, v in shop.requests if name == "RefundCreate"][0]["key"]
+    sent_key = next(v for name, v in shop.requests if name == "RefundCreate")["key"]
     assert len(sent_key) == 64 and sent_key != key
     found = client.find_refund(ORDER_ID, key)
     assert found is not None and found.id == made.id
@@ -243,7 +243,7 @@ def test_list_refunds_reads_ours_and_the_admins(
     fake.add_order(order)
     client.create_refund(withdrawal(amount=usd("50.00"), lines=()))
     refunds = client.list_refunds(ORDER_ID)
-    assert [r.id for r in refunds][0] == "890088186047892319"
+    assert next(r.id for r in refunds) == "890088186047892319"
     assert [r.amount for r in refunds] == [usd("85.00"), usd("50.00")]
     assert [r.effect_key for r in refunds] == [None, "case-PL-0042:refund:1"]
     assert refunds[0].line_quantities[SUNGLASSES] == 1

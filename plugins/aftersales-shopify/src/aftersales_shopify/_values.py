@@ -51,6 +51,12 @@ def obj(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
+def nested(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``parent[key]`` when it is an object, else an empty one (optional sub-objects)."""
+    value = parent.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
 def items(value: Any, where: str) -> Sequence[Any]:
     """A JSON array; a missing/null one is empty."""
     if value is None:

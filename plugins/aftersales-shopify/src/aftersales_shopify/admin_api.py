@@ -61,7 +61,7 @@ DEFAULT_API_VERSION = "2026-07"
 
 def newest_stable_version(default: str = DEFAULT_API_VERSION) -> str:
     """``default``, unless the installed ``shopifyapi`` knows a newer stable release."""
-    known = [name for name, v in shopify.ApiVersion.versions.items() if getattr(v, "stable", False)]
+    known = [str(name) for name, v in shopify.ApiVersion.versions.items() if getattr(v, "stable", False)]
     return max([default, *known])
 
 
@@ -77,8 +77,8 @@ class RetryPolicy:
     """A single throttle wait longer than this means the bucket is far too small: give up."""
 
     def backoff(self, attempt: int) -> float:
-        base = min(self.backoff_seconds * (2 ** (attempt - 1)), self.max_backoff_seconds)
-        return base * random.uniform(0.5, 1.0)
+        base = min(self.backoff_seconds * (2.0 ** (attempt - 1)), self.max_backoff_seconds)
+        return float(base * random.uniform(0.5, 1.0))
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from aftersales_shopify._values import (
     gql_money,
     items,
     money,
+    nested,
     obj,
     optional_id,
     required,
@@ -176,7 +177,7 @@ def _rest_paid_at(
 
 
 def _rest_customer(p: Mapping[str, Any]) -> Customer:
-    c = p.get("customer") if isinstance(p.get("customer"), Mapping) else {}
+    c = nested(p, "customer")
     name = " ".join(str(c[k]) for k in ("first_name", "last_name") if c.get(k)) or None
     email = p.get("email") or p.get("contact_email") or c.get("email")
     return Customer(

@@ -127,7 +127,7 @@ def _refund_currency(payload: Mapping[str, Any], lines: Any, transactions: Any) 
             return rest_money_set(payload[key], f"refund.{key}").currency
     for tx in transactions:
         if isinstance(tx, Mapping) and isinstance(tx.get("currency"), str):
-            return tx["currency"]
+            return str(tx["currency"])
     raise MalformedPayload("refund has no currency: no money set and no transaction currency")
 
 

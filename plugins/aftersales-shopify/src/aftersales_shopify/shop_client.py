@@ -149,17 +149,23 @@ class ShopifyShopClient:
             after = info["endCursor"]
         return nodes
 
+    def _node(self, name: str, variables: Mapping[str, Any], what: str) -> dict[str, Any]:
+        """The object at the document's root field; :class:`NotFound` when Shopify returns null."""
+        doc = load(name)
+        node = self.api.execute(doc, variables).get(doc.root_field)
+        if not isinstance(node, dict):
+            raise NotFound(f"Shopify {what} does not exist", status=404)
+        return node
+
     # -- orders -----------------------------------------------------------------------------------
 
     def _order_node(self, order_id: str) -> Mapping[str, Any]:
-        node = self.api.execute(load("OrderFetch"), {"id": gid("Order", order_id)}).get("order")
-        if node is None:
-            raise NotFound(f"Shopify order {order_id} does not exist", status=404)
+        node = self._node("OrderFetch", {"id": gid("Order", order_id)}, f"order {order_id}")
         return node
 
     def _fulfillments(self, order_gid: str) -> list[Mapping[str, Any]]:
-        node = self.api.execute(load("OrderFulfillments"), {"id": order_gid}).get("order") or {}
-        result = []
+        node = self._node("OrderFulfillments", {"id": order_gid}, f"order {order_gid}")
+        result: list[Mapping[str, Any]] = []
         for f in node.get("fulfillments") or []:
             nodes = self._rest_of(
                 f["fulfillmentLineItems"],
@@ -195,9 +201,7 @@ class ShopifyShopClient:
     """``refunds(first:)`` in OrderRefunds; a full page means there may be more."""
 
     def list_refunds(self, order_id: str) -> list[RefundRecord]:
-        node = self.api.execute(load("OrderRefunds"), {"id": gid("Order", order_id)}).get("order")
-        if node is None:
-            raise NotFound(f"Shopify order {order_id} does not exist", status=404)
+        node = self._node("OrderRefunds", {"id": gid("Order", order_id)}, f"order {order_id}")
         refunds = list(node.get("refunds") or [])
         if len(refunds) >= self._REFUND_PAGE:  # a plain list, not a connection: read the rest one by one
             seen = {r["id"] for r in refunds}
@@ -207,15 +211,11 @@ class ShopifyShopClient:
         return [self._refund_record(r, order_id) for r in refunds]
 
     def _refund_notes(self, order_id: str) -> list[Mapping[str, Any]]:
-        node = self.api.execute(load("OrderRefundNotes"), {"id": gid("Order", order_id)}).get("order")
-        if node is None:
-            raise NotFound(f"Shopify order {order_id} does not exist", status=404)
+        node = self._node("OrderRefundNotes", {"id": gid("Order", order_id)}, f"order {order_id}")
         return list(node.get("refunds") or [])
 
     def _refund_node(self, refund_gid: str) -> Mapping[str, Any]:
-        refund = self.api.execute(load("RefundFetch"), {"id": refund_gid}).get("refund")
-        if refund is None:
-            raise NotFound(f"Shopify refund {refund_gid} does not exist", status=404)
+        refund = self._node("RefundFetch", {"id": refund_gid}, f"refund {refund_gid}")
         return refund
 
     def _refund_record(self, refund: Mapping[str, Any], order_id: str) -> RefundRecord:
@@ -333,9 +333,7 @@ class ShopifyShopClient:
         comment, so ``customer_visible`` cannot be honoured here — customers are told through
         the notification channels instead.
         """
-        node = self.api.execute(load("OrderNote"), {"id": gid("Order", order_id)}).get("order")
-        if node is None:
-            raise NotFound(f"Shopify order {order_id} does not exist", status=404)
+        node = self._node("OrderNote", {"id": gid("Order", order_id)}, f"order {order_id}")
         current = node.get("note") or ""
         if text.strip() and text.strip() in current:
             return
@@ -361,15 +359,9 @@ class ShopifyShopClient:
 
     def read_stock(self, product_id: str, variant_id: str | None) -> StockLevel:
         if variant_id is not None:
-            v = self.api.execute(load("VariantStock"), {"id": gid("ProductVariant", variant_id)}).get(
-                "productVariant"
-            )
-            if v is None:
-                raise NotFound(f"Shopify variant {variant_id} does not exist", status=404)
+            v = self._node("VariantStock", {"id": gid("ProductVariant", variant_id)}, f"variant {variant_id}")
             return self._level(v)
-        product = self.api.execute(load("ProductStock"), {"id": gid("Product", product_id)}).get("product")
-        if product is None:
-            raise NotFound(f"Shopify product {product_id} does not exist", status=404)
+        product = self._node("ProductStock", {"id": gid("Product", product_id)}, f"product {product_id}")
         levels = [self._level(v) for v in product["variants"]["nodes"]]
         counted = [lv.available for lv in levels if lv.available is not None]
         return StockLevel(
@@ -388,9 +380,7 @@ class ShopifyShopClient:
     # -- returns ----------------------------------------------------------------------------------
 
     def _return(self, return_id: str) -> Mapping[str, Any]:
-        node = self.api.execute(load("ReturnFetch"), {"id": gid("Return", return_id)}).get("return")
-        if node is None:
-            raise NotFound(f"Shopify return {return_id} does not exist", status=404)
+        node = self._node("ReturnFetch", {"id": gid("Return", return_id)}, f"return {return_id}")
         return node
 
     def platform_action(self, action: str, params: Mapping[str, Any], effect_key: str) -> dict[str, Any]:

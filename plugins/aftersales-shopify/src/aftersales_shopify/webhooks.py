@@ -43,7 +43,7 @@ from aftersales.domain import (
     StockLevel,
 )
 from aftersales.platforms import MalformedPayload, UnknownTopic
-from aftersales_shopify._values import exact_id, items, obj, optional_id, resource_id, timestamp
+from aftersales_shopify._values import exact_id, items, nested, obj, optional_id, resource_id, timestamp
 from aftersales_shopify.orders import order_from_webhook, shipment_from_webhook
 from aftersales_shopify.refunds import refund_from_webhook
 
@@ -110,8 +110,8 @@ _RETURN_STATUS_BY_TOPIC = {
 def _return_line(raw: Any, i: int) -> ReturnLine:
     where = f"return.return_line_items[{i}]"
     line = obj(raw, where)
-    fli = line.get("fulfillment_line_item") if isinstance(line.get("fulfillment_line_item"), Mapping) else {}
-    order_line = fli.get("line_item") if isinstance(fli.get("line_item"), Mapping) else {}
+    fli = nested(line, "fulfillment_line_item")
+    order_line = nested(fli, "line_item")
     quantity = line.get("quantity")
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
         raise MalformedPayload(f"{where}.quantity must be a whole number, got {quantity!r}")
@@ -139,7 +139,7 @@ def _return(topic: str, p: Mapping[str, Any]) -> Normalized:
         order_id: str | None = resource_id(order, "return.order")
     else:
         order_id = optional_id(p.get("order_id"), "return.order_id")
-    decline = p.get("decline") if isinstance(p.get("decline"), Mapping) else {}
+    decline = nested(p, "decline")
     status = p.get("status") or _RETURN_STATUS_BY_TOPIC[topic]
     data = ReturnData(
         return_id=return_id,
@@ -158,9 +158,9 @@ def _return(topic: str, p: Mapping[str, Any]) -> Normalized:
 def _reverse_delivery(topic: str, p: Mapping[str, Any]) -> Normalized:
     delivery_id = resource_id(p, "reverse_delivery")
     ret = p.get("return")
-    deliverable = p.get("shipping_deliverable") if isinstance(p.get("shipping_deliverable"), Mapping) else {}
-    tracking = deliverable.get("tracking") if isinstance(deliverable.get("tracking"), Mapping) else {}
-    label = deliverable.get("label") if isinstance(deliverable.get("label"), Mapping) else {}
+    deliverable = nested(p, "shipping_deliverable")
+    tracking = nested(deliverable, "tracking")
+    label = nested(deliverable, "label")
     shipment = Shipment(
         id=delivery_id,
         status=ShipmentStatus.PENDING,

@@ -26,6 +26,7 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -43,7 +44,7 @@ from graphql import (
     GraphQLError,
     OperationDefinitionNode,
     OperationType,
-    execute,
+    execute_sync,
     parse,
     validate,
 )
@@ -94,7 +95,7 @@ class FakeShopify:
 
     def __init__(
         self,
-        token: str = "shpat_test",
+        token: str = "shpat_test",  # noqa: S107  (the fake shop's own test token)
         api_version: str = SCHEMA_VERSION,
         *,
         host: str = "127.0.0.1",
@@ -150,10 +151,8 @@ class FakeShopify:
         self._server.server_close()
         with self._control:
             for conn in list(self._connections):
-                try:
+                with contextlib.suppress(OSError):
                     conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
             self._connections.clear()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -415,7 +414,7 @@ class FakeShopify:
         is_mutation = op is not None and op.operation is OperationType.MUTATION
         with self.state.lock:
             root = self.state.mutation_root(self.api_version) if is_mutation else self.state.query_root()
-            result = execute(
+            result = execute_sync(
                 schema,
                 document,
                 root_value=root,
@@ -479,10 +478,8 @@ class _Handler(BaseHTTPRequestHandler):
     def finish(self) -> None:
         with self.shop._control:
             self.shop._connections.discard(self.connection)
-        try:
+        with contextlib.suppress(OSError):
             super().finish()
-        except OSError:
-            pass
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         return
@@ -507,10 +504,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
         if body is None:
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         data = json.dumps(body).encode()
         self.send_response(

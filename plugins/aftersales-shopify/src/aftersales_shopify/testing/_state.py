@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import base64
 import itertools
+import operator
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -88,7 +89,7 @@ class Conn:
     def __init__(self, nodes: list[Record] | None = None) -> None:
         self.nodes: list[Record] = nodes if nodes is not None else []
 
-    def __call__(self, info: GraphQLResolveInfo, **args: Any) -> Record:
+    def __call__(self, info: GraphQLResolveInfo[Any], **args: Any) -> Record:
         return page(self.nodes, args.get("first"), args.get("after"))
 
 
@@ -98,7 +99,7 @@ class Sized:
     def __init__(self, items: list[Record] | None = None) -> None:
         self.items: list[Record] = items if items is not None else []
 
-    def __call__(self, info: GraphQLResolveInfo, **args: Any) -> list[Record]:
+    def __call__(self, info: GraphQLResolveInfo[Any], **args: Any) -> list[Record]:
         first = args.get("first")
         return self.items if first is None else self.items[:first]
 
@@ -564,7 +565,7 @@ class ShopState:
             "webhookSubscriptions": self._webhooks,
         }
 
-    def _orders(self, info: GraphQLResolveInfo, **args: Any) -> Record:
+    def _orders(self, info: GraphQLResolveInfo[Any], **args: Any) -> Record:
         nodes = _search(list(self.orders.values()), args.get("query"))
         key = args.get("sortKey") or "PROCESSED_AT"
         field = {
@@ -578,13 +579,13 @@ class ShopState:
         nodes.sort(key=lambda n: (_sort_value(n[field]), n["id"]), reverse=bool(args.get("reverse")))
         return page(nodes, args.get("first"), args.get("after"))
 
-    def _variants(self, info: GraphQLResolveInfo, **args: Any) -> Record:
+    def _variants(self, info: GraphQLResolveInfo[Any], **args: Any) -> Record:
         nodes = sorted(
             _search(list(self.variants.values()), args.get("query")), key=lambda n: int(numeric(n["id"]))
         )
         return page(nodes, args.get("first"), args.get("after"))
 
-    def _webhooks(self, info: GraphQLResolveInfo, **args: Any) -> Record:
+    def _webhooks(self, info: GraphQLResolveInfo[Any], **args: Any) -> Record:
         nodes = list(self.webhooks.values())
         if args.get("topics"):
             nodes = [n for n in nodes if n["topic"] in args["topics"]]
@@ -626,7 +627,7 @@ class ShopState:
             return {result_field: None, "userErrors": exc.errors}
 
     def _idempotent(
-        self, info: GraphQLResolveInfo, api_version: str, field: str, action: Callable[[], Record]
+        self, info: GraphQLResolveInfo[Any], api_version: str, field: str, action: Callable[[], Record]
     ) -> Record:
         """``@idempotent(key:)``: the first result for a key is the answer to every repeat."""
         directive = info.schema.get_directive("idempotent")
@@ -745,8 +746,8 @@ class ShopState:
         self,
         order: Record,
         *,
-        lines: list[Mapping[str, Any]],
-        transactions: list[Mapping[str, Any]],
+        lines: Sequence[Mapping[str, Any]],
+        transactions: Sequence[Mapping[str, Any]],
         note: str | None,
         refund_id: str | None = None,
         created: str | None = None,
@@ -926,6 +927,13 @@ class ShopState:
         return record
 
 
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+    "": operator.eq,
+}
 _TERM = re.compile(r"(?P<field>\w+):(?P<op>>=|<=|>|<)?(?P<value>'[^']*'|\"[^\"]*\"|\S+)")
 _FIELDS = {"updated_at": "updatedAt", "created_at": "createdAt"}
 
@@ -946,13 +954,6 @@ def _search(nodes: list[Record], query: str | None) -> list[Record]:
         if field is None:
             raise GraphQLError(f"the fake shop does not implement the search filter {term.group('field')!r}")
         bound = datetime.fromisoformat(term.group("value").strip("'\""))
-        op = term.group("op") or ""
-        compare: dict[str, Callable[[datetime], bool]] = {
-            ">=": lambda v: v >= bound,
-            ">": lambda v: v > bound,
-            "<=": lambda v: v <= bound,
-            "<": lambda v: v < bound,
-            "": lambda v: v == bound,
-        }
-        result = [n for n in result if n.get(field) and compare[op](datetime.fromisoformat(n[field]))]
+        compare = _COMPARE[term.group("op") or ""]
+        result = [n for n in result if n.get(field) and compare(datetime.fromisoformat(n[field]), bound)]
     return result
