@@ -126,6 +126,14 @@ class Order(DomainModel):
     tags: list[str] = Field(default_factory=list)
     status: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_computed(cls, data: object) -> object:
+        """Accept our own dumps: ``refunded`` is computed (from ``refunds``), never an input."""
+        if isinstance(data, dict) and "refunded" in data:
+            data = {k: v for k, v in data.items() if k != "refunded"}
+        return data
+
     @model_validator(mode="after")
     def _one_currency(self) -> Order:
         amounts: list[Money] = [self.total]
