@@ -177,7 +177,7 @@ class CaseRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     """Compare-and-set: every transition writes ``version + 1 WHERE version = seen``."""
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as a plain dict
 
 
 Index("uq_cases_source_ref", CaseRow.shop_id, CaseRow.source, CaseRow.source_ref, unique=True)
