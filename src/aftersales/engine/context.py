@@ -264,7 +264,7 @@ class StepContext:
             raise CaseConflict(
                 f"case {row.number} changed since it was read (version {case.version}, now {row.version})"
             )
-        old = row.status
+        old, number = row.status, row.number
         if status is not None:
             row.status = status
         row.order_id = case.order_id
@@ -272,11 +272,11 @@ class StepContext:
         row.data = case_store.case_extra(case)
         flag_modified(row, "data")  # always an UPDATE, so the version moves even if nothing else did
         row.updated_at = self.now()
-        case_store.replace_lines(self._session, case)
         try:
-            self._session.flush()
+            self._session.flush()  # the compare-and-set UPDATE ... WHERE version = seen
         except StaleDataError as exc:
-            raise CaseConflict(f"case {row.number} was changed by another transaction") from exc
+            raise CaseConflict(f"case {number} was changed by another transaction") from exc
+        case_store.replace_lines(self._session, case)
         case.version = row.version
         case.status = row.status
         return old

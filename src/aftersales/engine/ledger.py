@@ -81,7 +81,7 @@ class _Outcome:
 
 
 def execute_effect(rt: Runtime, effect_key: str) -> str:
-    """Perform one effect; returns the row's new state, or ``done`` (already final),
+    """Perform one effect; returns the row's new state, or ``already_done`` (final before),
     ``busy`` (this process is on it), ``deferred`` (another executor's lease), ``skipped``,
     ``lost`` (another executor took it over meanwhile) or ``retry``."""
     if not rt.begin_inflight(effect_key):
@@ -107,7 +107,7 @@ def _begin(rt: Runtime, key: str) -> _Plan | str:
         if row is None:
             return "skipped"
         if row.state in FINAL:
-            return "done"
+            return "already_done"
         lookup = row.state == "unknown"
         if row.state == "sent":
             mark = _sending(row)

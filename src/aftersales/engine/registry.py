@@ -11,7 +11,8 @@ the earlier registration instead of running it twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -108,6 +109,26 @@ class Registry:
 
     def commands(self) -> list[str]:
         return sorted(self._commands)
+
+    @contextmanager
+    def isolated(self) -> Iterator[Registry]:
+        """Run with an empty registry and restore the previous handlers after (tests).
+
+        Handlers registered inside the block are forgotten when it ends.
+        """
+        saved = (
+            {k: list(v) for k, v in self._events.items()},
+            {k: list(v) for k, v in self._timers.items()},
+            {k: list(v) for k, v in self._effects.items()},
+            {k: list(v) for k, v in self._delivered.items()},
+            dict(self._commands),
+        )
+        for table in (self._events, self._timers, self._effects, self._delivered, self._commands):
+            table.clear()
+        try:
+            yield self
+        finally:
+            self._events, self._timers, self._effects, self._delivered, self._commands = saved
 
     def unregister_module(self, module: str) -> None:
         """Forget every handler defined in ``module`` (tests that register throwaway handlers)."""

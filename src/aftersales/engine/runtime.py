@@ -141,8 +141,7 @@ class Runtime:
         with self.engine.connect() as conn:
             conn = conn.execution_options(sqlite_begin="DEFERRED")
             with Session(bind=conn, expire_on_commit=False) as session:
-                yield session
-                session.rollback()
+                yield session  # closing detaches the rows with their loaded values; nothing is written
 
     def policy_for(self, shop: Shop) -> Any:
         """The shop's parsed policy: its stored YAML, else its policy file, else lawful defaults."""
@@ -374,7 +373,7 @@ class Runtime:
         """
         deadline = time.monotonic() + timeout
         outcomes: dict[str, int] = {}
-        idle = {"skipped", "busy", "deferred", "early", "done", "lost"}
+        idle = {"skipped", "busy", "deferred", "early", "already_done", "lost"}
         while True:
             progressed = False
             for item in self.due(grace=0):
