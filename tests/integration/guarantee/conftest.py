@@ -343,14 +343,17 @@ def make_harness(
     guarantee_only: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Any]:
-    """``make_harness(method="refund", caps="{}", force_majeure="[]")``: a shop and a runtime."""
+    """``make_harness(method="refund", caps="{}", force_majeure="[]", url=None)``: a shop and a runtime
+    (on a fresh SQLite file unless ``url`` names another database)."""
     monkeypatch.setenv("AFTERSALES_SECRET_KEY", "guarantee-tests-secret-key")
     made: list[Runtime] = []
 
-    def make(method: str = "refund", caps: str = "{}", force_majeure: str = "[]") -> Harness:
+    def make(
+        method: str = "refund", caps: str = "{}", force_majeure: str = "[]", url: str | None = None
+    ) -> Harness:
         clock = ManualClock(START)
         rt = Runtime(
-            sqlite_url, clock=clock, plugins=plugins, settings=EngineSettings(grace=0.0), workflows=()
+            url or sqlite_url, clock=clock, plugins=plugins, settings=EngineSettings(grace=0.0), workflows=()
         ).launch(worker=False)
         made.append(rt)
         with rt.transaction() as session:

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from aftersales.domain import CaseType
@@ -295,3 +296,21 @@ def test_a_voucher_the_platform_cannot_issue_goes_to_a_person(
     assert "issue it by hand" in promise_row(h).trace[-1]["text"]
     [effect] = effects(h)
     assert effect.state == "failed"
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_snapshot_and_the_payout_happen_once(
+    make_harness: Any, kit: SimpleNamespace, pg_url: str
+) -> None:
+    h = make_harness(url=pg_url)
+    h.order(kit.make_order())
+    h.order(
+        kit.make_order(updated=datetime(2026, 11, 30, 9, 5, tzinfo=UTC))
+    )  # a second update: no second row
+    late = kit.parcel(datetime(2026, 12, 2, 8, 0, tzinfo=UTC))
+    h.clock.set(datetime(2026, 12, 2, 8, 0, tzinfo=UTC))
+    h.fulfil("1001", late, delivery="first")
+    h.fulfil("1001", late, delivery="again")
+    row = promise_row(h)
+    assert (row.outcome, row.late_reason) == ("late", "dispatched 1 business day late")
+    assert len(h.shop.refunds) == 1 and len(cases(h)) == 1 and len(h.mailbox.sent) == 1
