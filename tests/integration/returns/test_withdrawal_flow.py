@@ -1,0 +1,70 @@
+"""A statutory withdrawal through the real engine: statement → receipt → dispatch proof → one refund."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aftersales.workflows.returns.eligibility import InvalidRequest
+
+EMAIL = "john.doe@example.com"
+
+
+def test_a_withdrawal_is_approved_receipted_and_refunded_once_on_proof_of_dispatch(shop: Any) -> None:
+    order = shop.add_order()
+    case = shop.command(
+        "request_withdrawal", order_number=order["number"], email=EMAIL, lines=[{"line_item_id": "315"}]
+    )
+    assert case["type"] == "withdrawal"
+    assert case["status"] == "approved"
+    [receipt] = shop.messages("withdrawal_receipt")
+    assert receipt.recipient == EMAIL
+    assert "2 marca 2026" in receipt.message["text"]  # the statement's date, in the shop's language
+
+    # on_receipt in the policy, but a withdrawal may only be withheld until proof of dispatch
+    shop.command(
+        "mark_in_transit", case_number=case["case_number"], tracking_number="PL123", actor="customer"
+    )
+    [refund] = shop.refunds_at_shop(order["id"])
+    assert refund["amount"] == "3.23"  # unit 1 of 2 of a 6.45 line (tax included)
+    row = shop.case(case["case_number"])
+    assert row.status == "refunded"
+    assert [m.template for m in shop.messages(to=EMAIL)] == [
+        "withdrawal_receipt",
+        "case_status",  # approved
+        "case_status",  # in transit
+        "refund_sent",
+    ]
+
+    # the goods arrive later: the case closes, no second refund
+    shop.command("receive", case_number=case["case_number"])
+    assert shop.case(case["case_number"]).status == "closed"
+    assert len(shop.refunds_at_shop(order["id"])) == 1
+    assert [e for e, _, _ in shop.events(case["case_number"])] == [
+        "opened",
+        "approve",
+        "dispatched",
+        "request_refund",
+        "refund_confirmed",
+        "goods_received",
+        "close",
+    ]
+
+
+def test_the_same_form_sent_twice_opens_one_case_and_refunds_once(shop: Any) -> None:
+    order = shop.add_order()
+    payload: dict[str, Any] = {
+        "order_number": order["number"],
+        "email": EMAIL,
+        "lines": [{"line_item_id": "316"}],
+        "request_id": "form-token-1",
+    }
+    first = shop.command("request_withdrawal", **payload)
+    second = shop.command("request_withdrawal", **payload)
+    assert first["case_number"] == second["case_number"]
+    assert len(shop.messages("withdrawal_receipt")) == 1
+    shop.command("receive", case_number=first["case_number"])
+    with pytest.raises(InvalidRequest, match="no unit that can be received"):
+        shop.command("receive", case_number=first["case_number"])
+    assert [r["amount"] for r in shop.refunds_at_shop(order["id"])] == ["12.90"]
