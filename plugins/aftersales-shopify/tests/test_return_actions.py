@@ -142,3 +142,51 @@ def test_unknown_actions_and_missing_returns(
 
     with pytest.raises(NotFound):
         client.platform_action("return.approve", {"return_id": "42"}, "k")
+
+
+def test_processing_with_a_disposition_sends_it_for_the_reverse_line(
+    fake: FakeShopify, client: ShopifyShopClient, return_id: str
+) -> None:
+    client.platform_action("return.approve", {"return_id": return_id}, "k1")
+    line = fake.returns(ORDER_ID)[0]["lines"][0]
+    params = {
+        "return_id": return_id,
+        "lines": [
+            {
+                "id": line["id"],
+                "quantity": 1,
+                "disposition": "restocked",
+                "rfo_line_item_id": "2222222",
+                "location_id": "24826418",
+            }
+        ],
+    }
+    client.platform_action("return.process", params, "k2")
+    (sent,) = [v for name, v in fake.requests if name == "ReturnProcess"]
+    assert sent["input"]["returnLineItems"][0]["dispositions"] == [
+        {
+            "reverseFulfillmentOrderLineItemId": "gid://shopify/ReverseFulfillmentOrderLineItem/2222222",
+            "quantity": 1,
+            "dispositionType": "RESTOCKED",
+            "locationId": "gid://shopify/Location/24826418",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line_extra", "code"),
+    [({"disposition": "burned"}, "INCLUSION"), ({"disposition": "RESTOCKED"}, "BLANK")],
+)
+def test_a_disposition_shopify_cannot_take_is_refused(
+    fake: FakeShopify, client: ShopifyShopClient, return_id: str, line_extra: dict[str, Any], code: str
+) -> None:
+    client.platform_action("return.approve", {"return_id": return_id}, "k1")
+    line = fake.returns(ORDER_ID)[0]["lines"][0]
+    with pytest.raises(RejectedByPlatform) as err:
+        client.platform_action(
+            "return.process",
+            {"return_id": return_id, "lines": [{"id": line["id"], "quantity": 1, **line_extra}]},
+            "k2",
+        )
+    assert err.value.code == code
+    assert "ReturnProcess" not in [name for name, _ in fake.requests]

@@ -512,12 +512,17 @@ class ShopifyShopClient:
                 continue
             entry: dict[str, Any] = {"id": gid("ReturnLineItem", line_id), "quantity": quantity}
             disposition = str(raw.get("disposition") or "").upper()
-            if disposition and raw.get("rfo_line_item_id"):
-                # Disposing needs the reverse fulfillment order line the units arrived on.
+            if disposition:
                 if disposition not in DISPOSITIONS:
                     raise RejectedByPlatform(
                         f"return.process: disposition must be one of {', '.join(DISPOSITIONS)}",
                         code="INCLUSION",
+                    )
+                if not raw.get(
+                    "rfo_line_item_id"
+                ):  # Shopify disposes units on the reverse fulfillment order line
+                    raise RejectedByPlatform(
+                        "return.process: a disposition needs the line's rfo_line_item_id", code="BLANK"
                     )
                 dispose: dict[str, Any] = {
                     "reverseFulfillmentOrderLineItemId": gid(
