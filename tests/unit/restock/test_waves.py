@@ -39,7 +39,7 @@ def restock(world: Any, units: int, at: datetime, *, source: Source = Source.WEB
 def recipients(world: Any, episode: int | None = None) -> list[str]:
     stmt = select(OutboxMessage.recipient).where(OutboxMessage.template == "restock_alert")
     if episode is not None:
-        stmt = stmt.where(OutboxMessage.dedupe_key.like(f"restock:%:{episode}"))
+        stmt = stmt.where(OutboxMessage.dedupe_key.like(f"{SHOP}:restock:%:{episode}"))
     return list(world.session.scalars(stmt.order_by(OutboxMessage.id)))
 
 

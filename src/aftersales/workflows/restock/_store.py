@@ -29,13 +29,22 @@ def _insert(session: Session, entity: Any) -> Any:
     raise NotImplementedError(f"the restock workflow supports SQLite and PostgreSQL, not {name}")
 
 
-def insert_ignoring_duplicates(session: Session, entity: type[Base], rows: Sequence[dict[str, Any]]) -> None:
-    """Insert ``rows`` in one batched statement; rows that hit a UNIQUE key are skipped."""
-    if rows:
-        # A Core INSERT of the table on the session's connection (same transaction): the ORM
-        # bulk path would only add per-row bookkeeping a million-row wave does not need.
-        table: Any = entity.__table__
-        session.connection().execute(_insert(session, table).on_conflict_do_nothing(), list(rows))
+def insert_ignoring_duplicates(
+    session: Session, entity: type[Base], rows: Sequence[dict[str, Any]], *, returning: bool = False
+) -> list[int]:
+    """Insert ``rows`` in one batched statement; rows that hit a UNIQUE key are skipped.
+
+    With ``returning`` the ids of the rows actually inserted come back (``INSERT ...
+    RETURNING`` in SQLAlchemy's batched "insertmanyvalues" form, on SQLite and PostgreSQL).
+    """
+    if not rows:
+        return []
+    stmt = _insert(session, entity).on_conflict_do_nothing()
+    if not returning:
+        session.execute(stmt, list(rows))
+        return []
+    key: Any = entity.__mapper__.primary_key[0]
+    return [int(v) for v in session.scalars(stmt.returning(key), list(rows))]
 
 
 def bump_counter(session: Session, shop_id: str, name: str) -> int:

@@ -303,13 +303,18 @@ def _renew(
 
 
 def _subscription_for_confirm(
-    session: Session, token: str, now: datetime, rules: RestockRules, tokens: RestockTokens
+    session: Session,
+    token: str,
+    now: datetime,
+    rules: RestockRules,
+    tokens: RestockTokens,
+    shop_id: str | None,
 ) -> SubscriptionRow | None:
     claim = tokens.read_confirm(token, now, max_age_seconds=rules.unconfirmed_expire_hours * 3600)
     if claim is None:
         return None
     row = session.get(SubscriptionRow, claim.subscription_id)
-    if row is None:
+    if row is None or (shop_id is not None and row.shop_id != shop_id):
         return None
     stored = _confirmation(row.consent).get("nonce")
     if stored is None or not secrets.compare_digest(str(stored), claim.nonce):
@@ -328,10 +333,16 @@ def _subscription_for_confirm(
 
 
 def confirmation_is_valid(
-    session: Session, token: str, now: datetime, rules: RestockRules, tokens: RestockTokens
+    session: Session,
+    token: str,
+    now: datetime,
+    rules: RestockRules,
+    tokens: RestockTokens,
+    *,
+    shop_id: str | None = None,
 ) -> bool:
     """For the confirm page's GET: whether to show the "Confirm" button. Changes nothing."""
-    return _subscription_for_confirm(session, token, now, rules, tokens) is not None
+    return _subscription_for_confirm(session, token, now, rules, tokens, shop_id) is not None
 
 
 def confirm(
@@ -341,9 +352,14 @@ def confirm(
     now: datetime,
     rules: RestockRules,
     tokens: RestockTokens,
+    *,
+    shop_id: str | None = None,
 ) -> ConfirmResult:
-    """Confirm a double opt-in (call only from the page's POST). Idempotent for the same token."""
-    row = _subscription_for_confirm(session, token, now, rules, tokens)
+    """Confirm a double opt-in (call only from the page's POST). Idempotent for the same token.
+
+    ``shop_id`` (the shop whose page received the POST) refuses another shop's token.
+    """
+    row = _subscription_for_confirm(session, token, now, rules, tokens, shop_id)
     if row is None:
         return ConfirmResult(ConfirmOutcome.INVALID)
     if row.status == SubscriptionStatus.CONFIRMED.value:
@@ -364,9 +380,12 @@ def confirm(
 
 
 def _cancel_pending_alerts(session: Session, shop_id: str, subscription_ids: list[int]) -> None:
-    """Drop alerts already queued for these subscriptions (the wave ran, the sender has not yet)."""
+    """Drop alerts already queued for these subscriptions (the wave ran, the sender has not yet).
+
+    Outbox keys are ``<shop>:restock:<subscription>:<episode>``: one key range per subscription.
+    """
     for sid in subscription_ids:
-        low, high = f"restock:{sid}:", f"restock:{sid};"
+        low, high = f"{shop_id}:restock:{sid}:", f"{shop_id}:restock:{sid};"
         session.execute(
             delete(OutboxMessage)
             .where(
@@ -379,16 +398,19 @@ def _cancel_pending_alerts(session: Session, shop_id: str, subscription_ids: lis
         )
 
 
-def unsubscribe(session: Session, token: str, now: datetime, tokens: RestockTokens) -> UnsubscribeResult:
+def unsubscribe(
+    session: Session, token: str, now: datetime, tokens: RestockTokens, *, shop_id: str | None = None
+) -> UnsubscribeResult:
     """RFC 8058 one-click unsubscribe (the POST to the ``List-Unsubscribe`` URL) and the page's button.
 
-    Repeating it is harmless; a link of an erased subscription answers like a forged one.
+    Repeating it is harmless; a link of an erased subscription (or of another shop, when
+    ``shop_id`` is given) answers like a forged one.
     """
     claim = tokens.read_unsubscribe(token)
     if claim is None:
         return UnsubscribeResult(UnsubscribeOutcome.INVALID)
     row = session.get(SubscriptionRow, claim.subscription_id)
-    if row is None:
+    if row is None or (shop_id is not None and row.shop_id != shop_id):
         return UnsubscribeResult(UnsubscribeOutcome.INVALID)
     if claim.everything:
         targets = list(

@@ -82,6 +82,9 @@ class WavePorts:
     observe: Callable[[Message], None] | None = None
     """``Plugins.notification_render``: plugins see (and may edit) each alert before it is queued
     (leave None when no plugin implements the hook: a million alerts skip a model round trip)."""
+    queued: Callable[[list[int]], None] | None = None
+    """Told the outbox ids a chunk wrote, so the engine sends them right after the commit
+    (``StepContext.after.messages``); without it the engine's sweeper finds them."""
     channel: str = "email"
     chunk: int = CHUNK
 
@@ -366,7 +369,7 @@ def enqueue_alerts(
             outbox.append(
                 {
                     "shop_id": episode.shop_id,
-                    "dedupe_key": alert_dedupe_key(sub_id, episode.id),
+                    "dedupe_key": f"{episode.shop_id}:{alert_dedupe_key(sub_id, episode.id)}",
                     "channel": ports.channel,
                     "recipient": email,
                     "template": ALERT_TEMPLATE,
@@ -379,7 +382,9 @@ def enqueue_alerts(
             )
         ids = [r[0] for r in rows]
         insert_ignoring_duplicates(session, RestockMessage, messages)
-        insert_ignoring_duplicates(session, OutboxMessage, outbox)
+        outbox_ids = insert_ignoring_duplicates(session, OutboxMessage, outbox, returning=True)
+        if ports.queued is not None and outbox_ids:
+            ports.queued(outbox_ids)
         session.execute(
             update(SubscriptionRow)
             .where(SubscriptionRow.id.in_(ids), SubscriptionRow.status == SubscriptionStatus.CONFIRMED.value)
@@ -392,15 +397,18 @@ def enqueue_alerts(
 
 
 def alert_dedupe_key(subscription_id: int, episode_id: int) -> str:
-    """Outbox key of one alert: one per (subscription, episode), like ``restock_messages``.
+    """The key of one alert: one per (subscription, episode), like ``restock_messages``.
 
-    Prefixed by the subscription so an unsubscribe can drop its queued alerts by key range.
+    Stored in the outbox as ``<shop>:<key>`` (the engine's per-shop namespace, as
+    ``StepContext.notify`` does); starting with the subscription lets an unsubscribe drop
+    that subscriber's queued alerts by a key range.
     """
     return f"restock:{subscription_id}:{episode_id}"
 
 
 def parse_alert_dedupe_key(key: str) -> tuple[int, int] | None:
-    parts = key.split(":")
-    if len(parts) != 3 or parts[0] != "restock" or not parts[1].isdigit() or not parts[2].isdigit():
+    """``(subscription_id, episode_id)`` from a key, with or without the ``<shop>:`` prefix."""
+    parts = key.split(":")[-3:]
+    if len(parts) != 3 or parts[0] != "restock" or not all(p.isascii() and p.isdigit() for p in parts[1:]):
         return None
     return int(parts[1]), int(parts[2])
