@@ -201,11 +201,25 @@ def test_a_fulfillment_for_an_unknown_order_is_read_from_the_shop(
 ) -> None:
     h = make_harness()
     h.shop.orders["2002"] = kit.make_order("2002")  # the order webhook was lost
+    h.clock.set(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    h.fulfil("2002", kit.parcel(datetime(2026, 12, 1, 10, 0, tzinfo=UTC)))
+    row = promise_row(h, "2002")
+    assert (row.dispatch_by, row.outcome) == (date(2026, 12, 1), "on_time")
+    assert h.shop.refunds == []
+
+
+def test_an_order_first_seen_after_its_promised_day_is_not_paid_automatically(
+    make_harness: Any, kit: SimpleNamespace
+) -> None:
+    """Switching the guarantee on (or installing) must not pay every older unshipped order."""
+    h = make_harness()
     h.clock.set(datetime(2026, 12, 2, 10, 0, tzinfo=UTC))
+    h.shop.orders["2002"] = kit.make_order("2002")
     h.fulfil("2002", kit.parcel(datetime(2026, 12, 2, 10, 0, tzinfo=UTC)))
     row = promise_row(h, "2002")
-    assert (row.outcome, row.late_reason) == ("late", "dispatched 1 business day late")
-    assert len(h.shop.refunds_of("2002")) == 1
+    assert row.outcome == "excluded"
+    assert (row.excluded_reason or "").startswith("first seen after its promised day had ended")
+    assert h.shop.refunds == [] and timers(h) == []
 
 
 def test_a_fulfillment_for_an_order_nobody_knows_is_ignored(make_harness: Any, kit: SimpleNamespace) -> None:

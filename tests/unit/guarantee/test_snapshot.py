@@ -123,3 +123,13 @@ def test_an_excluded_order_is_written_as_excluded(
         row = session.get(PromiseRow, ("shop", "1001"))
         assert row is not None
         assert (row.outcome, row.excluded_reason) == ("excluded", "payment method 'instalments' is excluded")
+
+
+def test_an_order_first_seen_after_its_promised_day_is_not_covered(
+    make_policy: Callable[..., Policy], make_order: Callable[..., Order]
+) -> None:
+    after = datetime.fromisoformat("2026-12-02T00:00:00+01:00")  # Tuesday's promise has ended
+    plan = plan_snapshot(make_order(), make_policy(), exclusion=None, now=after)
+    assert plan.excluded is not None and plan.excluded.startswith("first seen after its promised day")
+    just_before = datetime.fromisoformat("2026-12-01T23:59:59+01:00")
+    assert plan_snapshot(make_order(), make_policy(), exclusion=None, now=just_before).excluded is None

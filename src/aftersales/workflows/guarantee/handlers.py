@@ -49,6 +49,7 @@ from aftersales.domain import (
 )
 from aftersales.engine.api import EffectInfo, StepContext, TimerInfo, registry
 from aftersales.money import QuoteError, quote_refund, to_refund_request
+from aftersales.notify.render import language_of
 from aftersales.platforms import PlatformError
 from aftersales.plugins import DecisionHookFailed
 from aftersales.policy.schema import Policy
@@ -214,7 +215,7 @@ def ensure_snapshot(ctx: StepContext, order: Order) -> PromiseRow | None:
 # -- measuring ---------------------------------------------------------------------------------------
 
 
-def _void_order(ctx: StepContext, row: PromiseRow, order: Order) -> str | None:
+def _void_order(ctx: StepContext, order: Order) -> str | None:
     """Why the order will get no payout because it is cancelled or withdrawn (None: it is not)."""
     if is_cancelled(order):
         return "the order was cancelled"
@@ -281,7 +282,7 @@ def measure_order(
     if policy is None or terms is None:
         log.warning("guarantee_cannot_judge", shop=ctx.shop_id, order=order.id)
         return None
-    void = _void_order(ctx, row, order)
+    void = _void_order(ctx, order)
     if void is not None:
         _cancel(ctx, row, order, void)
         return None
@@ -302,7 +303,7 @@ def measure_order(
             # force majeure moved the promise: wake up at the end of the moved day instead
             _arm(ctx, order.id, verdict.deadline, verdict.promised)
         return verdict
-    _settle(ctx, row, order, terms, verdict, policy, extra_trace)
+    _settle(ctx, row, order, shipments, terms, verdict, policy, extra_trace)
     return verdict
 
 
@@ -310,6 +311,7 @@ def _settle(
     ctx: StepContext,
     row: PromiseRow,
     order: Order,
+    shipments: list[Shipment],
     terms: PromiseTerms,
     verdict: Verdict,
     policy: Policy,
@@ -320,9 +322,8 @@ def _settle(
     excluded: str | None = verdict.reason if outcome == "excluded" else None
     hook_failed: str | None = None
     if outcome == "late":
-        shipment = next(
-            (s for s in order.shipments if verdict.measured and s.id == verdict.measured.shipment_id), None
-        )
+        measured = verdict.measured
+        shipment = next((s for s in shipments if measured and s.id == measured.shipment_id), None)
         try:
             found = ctx.plugins.guarantee_exclusion(order, shipment, policy)
         except DecisionHookFailed as exc:
@@ -476,9 +477,10 @@ def on_order_upserted(ctx: StepContext, event: DomainEvent) -> None:
         return
     if row.outcome == "pending":
         measure_order(ctx, row, order, order.shipments)
-    elif is_cancelled(order) or _withdrawals(ctx, order.id):
-        reason = _void_order(ctx, row, order) or "the order was cancelled"
-        _cancel(ctx, row, order, reason)
+        return
+    void = _void_order(ctx, order)
+    if void is not None:
+        _cancel(ctx, row, order, void)
 
 
 @registry.on_event(EventType.ORDER_CANCELLED)
@@ -581,14 +583,13 @@ def on_payout_settled(ctx: StepContext, effect: EffectInfo) -> None:
 
 def _tell_customer(ctx: StepContext, case: Case, row: PromiseRow | None, effect: EffectInfo) -> None:
     email = case.customer.email or (row.customer_email if row else None)
-    details: dict[str, Any] = dict(case.data.get("guarantee") or {})  # type: ignore[call-overload]
+    found = case.data.get("guarantee")
+    details: dict[str, Any] = dict(found) if isinstance(found, dict) else {}
     if not email or details.get("amount") is None:
         return
     policy = _policy(ctx)
-    language = (
-        (case.customer.locale or (policy.language if policy else "pl") or "pl").split("-")[0].split("_")[0]
-    )
-    language = language if language in ("pl", "en") else "en"
+    locale = case.customer.locale or (policy.language if policy else None) or "pl"
+    language = language_of(locale)
     method = str(details.get("method") or "refund")
     terms = terms_from_trace(row.trace or []) if row is not None else None
     dispatched = details.get("measured_at") if details.get("measured_on") == "dispatch" else None
@@ -596,7 +597,7 @@ def _tell_customer(ctx: StepContext, case: Case, row: PromiseRow | None, effect:
     ctx.notify(
         MESSAGE,
         email,
-        locale=case.customer.locale or language,
+        locale=locale,
         case=case,
         context={
             "order_number": order.number if order else case.order_id,

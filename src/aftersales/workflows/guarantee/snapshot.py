@@ -15,7 +15,13 @@ reason. Reasons, in the order they are checked:
 1. the payment came outside the payment window: the promise does not bind;
 2. a plugin's ``aftersales_guarantee_exclusion`` (the built-in one applies ``guarantee.exclude``:
    sales channels, payment methods, tags);
-3. measured on delivery, but no transit time is known for the order's zone.
+3. measured on delivery, but no transit time is known for the order's zone;
+4. the order is first seen after its promised day has ended. That is an order paid before
+   the guarantee covered it (the merchant just switched it on, or just installed the service
+   and reconciliation brings in older orders) far more often than an order whose webhooks
+   were all lost; paying every such order automatically would flood a shop's first day with
+   payouts it never promised. The reason says both, and the report lists it, so a merchant
+   who had an outage can pay those by hand.
 
 The order's shipping zone: the domain's ``Order`` carries no delivery address yet, so the
 domestic zone (the shop's jurisdiction code, e.g. ``PL``) is used, else a ``default`` entry of
@@ -48,6 +54,11 @@ __all__ = [
     "shipping_zone",
     "write_snapshot",
 ]
+
+FIRST_SEEN_LATE = (
+    "first seen after its promised day had ended (paid before the guarantee covered it, "
+    "or its webhooks were lost): not paid out automatically"
+)
 
 _PAID = (FinancialStatus.PAID, FinancialStatus.PARTIALLY_REFUNDED, FinancialStatus.REFUNDED)
 
@@ -125,6 +136,8 @@ def plan_snapshot(order: Order, policy: Policy, *, exclusion: str | None, now: d
         excluded = exclusion
     elif terms.measured_on == "delivery" and terms.deliver_by is None:
         excluded = "no delivery promise (no transit time for the order's zone)"
+    elif terms.deadline is not None and now >= terms.deadline:
+        excluded = FIRST_SEEN_LATE
     if excluded is not None:
         trace += entries(now, "exclusion", [f"not covered by the guarantee: {excluded}"])
     email = (order.customer.email or "").strip().lower() or None
