@@ -18,8 +18,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from aftersales.domain import Case
 from aftersales.engine.clock import ManualClock
 from aftersales.engine.runtime import Runtime
+from aftersales.plugins import load_plugins
+from aftersales.store.cases import find_case
 from aftersales.store.models import CaseEvent, CaseRow, Effect, InboxItem, OutboxMessage, Shop, Timer
 from aftersales.testing import SmtpSink
 from aftersales_woocommerce.testing import FakeWooCommerce, sample_order
@@ -86,6 +89,16 @@ class Harness:
         return result
 
     # -- what happened -------------------------------------------------------------------------
+    def count(self, model: type[Any]) -> int:
+        with self.rt.read_session() as session:
+            return len(list(session.scalars(select(model))))
+
+    def load(self, number: str) -> Case:
+        with self.rt.read_session() as session:
+            case = find_case(session, number, SHOP)
+            assert case is not None
+            return case
+
     def case(self, number: str) -> CaseRow:
         with self.rt.read_session() as session:
             row = session.scalars(select(CaseRow).where(CaseRow.number == number)).one()
@@ -131,9 +144,14 @@ class Harness:
         return self.fake.refunds(order_id)
 
 
-def make_harness(tmp_path: Path, fake: FakeWooCommerce, clock: ManualClock, trigger: str) -> Runtime:
+def make_harness(
+    tmp_path: Path, fake: FakeWooCommerce, clock: ManualClock, trigger: str, extra_plugins: list[object]
+) -> Runtime:
     rt = Runtime(
-        f"sqlite:///{tmp_path / 'aftersales.db'}", clock=clock, workflows=("aftersales.workflows.returns",)
+        f"sqlite:///{tmp_path / 'aftersales.db'}",
+        clock=clock,
+        plugins=load_plugins(extra=extra_plugins),
+        workflows=("aftersales.workflows.returns",),
     )
     rt.launch(worker=False)
     with rt.transaction() as session:
@@ -158,10 +176,18 @@ def refund_trigger() -> str:
 
 
 @pytest.fixture
-def shop(tmp_path: Path, refund_trigger: str, smtp_sink: SmtpSink) -> Iterator[Harness]:
+def extra_plugins() -> list[object]:
+    """Plugins a test adds to the built-in ones (e.g. a failing eligibility hook)."""
+    return []
+
+
+@pytest.fixture
+def shop(
+    tmp_path: Path, refund_trigger: str, extra_plugins: list[object], smtp_sink: SmtpSink
+) -> Iterator[Harness]:
     clock = ManualClock(START)
     with FakeWooCommerce(clock=clock.now) as fake:
-        rt = make_harness(tmp_path, fake, clock, refund_trigger)
+        rt = make_harness(tmp_path, fake, clock, refund_trigger, extra_plugins)
         try:
             yield Harness(rt=rt, clock=clock, fake=fake, _ids=itertools.count(1))
         finally:

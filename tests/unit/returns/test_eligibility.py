@@ -278,3 +278,14 @@ def test_the_floor_does_not_revive_a_late_withdrawal_or_a_commercial_return(make
     commercial = make_case(CaseType.RETURN, deadlines=WINDOWS, statement_at=at(5))
     assert apply_statutory_floor(late, no) is no
     assert apply_statutory_floor(commercial, no) is no
+
+
+def test_a_return_before_the_delivery_is_known_is_inside_every_window(
+    make_order: OrderFactory, make_case: CaseFactory
+) -> None:
+    # WooCommerce never reports deliveries: no window has started, the shop's rules decide
+    case = make_case(CaseType.RETURN, lines=[("L2", "changed_mind")], statement_at=at(20))
+    decision = decide(case, make_order(delivered=[None]), RULES)
+    assert (decision.eligible, decision.auto_approve) == (True, True)
+    excluded = decide(case, make_order(delivered=[None], tags=["final-sale"]), RULES)
+    assert (excluded.eligible, excluded.auto_approve) == (True, False)

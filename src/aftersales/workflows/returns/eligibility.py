@@ -256,7 +256,11 @@ def inside(deadlines: Mapping[str, datetime], key: str, at: datetime) -> bool | 
 
 
 def decide(case: Case, order: Order, rules: ReturnRules) -> Decision:
-    """Apply the shop's rules to a withdrawal or commercial return (the built-in plugin's answer)."""
+    """Apply the shop's rules to a withdrawal or commercial return (the built-in plugin's answer).
+
+    Before the delivery is known (WooCommerce never reports it) no window has started, so
+    the request is inside every window and only the exclusions and auto-approve rules apply.
+    """
     at = statement_time(case)
     statutory = inside(case.deadlines, WITHDRAWAL_WINDOW, at)
     hit = excluded_tags_hit(order, case.lines, rules.excluded_tags)
@@ -280,13 +284,11 @@ def decide(case: Case, order: Order, rules: ReturnRules) -> Decision:
         return Decision(False, False, [f"{case.type.value} cases are not returns"])
 
     commercial = inside(case.deadlines, RETURN_WINDOW, at)
-    if commercial is None:
-        return Decision(True, False, ["the goods are not delivered yet: a person decides"])
-    if not commercial and not statutory:
+    if commercial is False and statutory is False:
         end = case.deadlines.get(RETURN_WINDOW) or case.deadlines[WITHDRAWAL_WINDOW]
         return Decision(False, False, [f"the return window ended on {end.date().isoformat()}"])
     if hit:
-        if statutory:
+        if statutory is not False:
             return Decision(
                 True, False, [f"tagged {', '.join(hit)} but inside the statutory window: a person decides"]
             )

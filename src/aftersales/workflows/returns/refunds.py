@@ -275,7 +275,8 @@ def to_review(ctx: StepContext, case: Case, *, actor: str, reason: str) -> Case:
 
 
 def trigger_for(ctx: StepContext, case: Case) -> RefundTrigger:
-    return effective_trigger(case.type, ctx.policy.returns.refund_trigger)
+    """The policy's trigger as the law caps it for what the case is (see :func:`pricing_type`)."""
+    return effective_trigger(pricing_type(case), ctx.policy.returns.refund_trigger)
 
 
 def advance(ctx: StepContext, case: Case, *, actor: str) -> Case:
