@@ -105,7 +105,7 @@ def _retry_refused(session: Session, plugins: Plugins, clock: Clock, delivery: D
     if problem is not None or envelope is None:
         return refused(f"the body is still not acceptable: {problem}")
     inbox_id, created = insert_inbox(
-        session,
+        session.connection(),
         shop_id=shop.id,
         platform=delivery.platform,
         envelope=envelope,
