@@ -10,5 +10,6 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "aftersales.builtin.restock_wave",
     "aftersales.builtin.email_channel",
     "aftersales.builtin.outbound_webhooks",
+    "aftersales.builtin.pickup_email",
 )
 """Module names registered first, in this order (each module is a plugin object)."""
