@@ -2,16 +2,18 @@
 
     .venv/bin/python benchmarks/restock_fanout.py --subscribers 1000000 --units 1000 --json
 
-What it measures, in a fresh embedded SQLite database:
+What it measures, in a fresh embedded SQLite database, through the real engine (an inline
+``Runtime`` with the restock workflow, the WooCommerce plugin against its fake shop over
+HTTP, the built-in e-mail channel):
 
-- ``first_wave_seconds``: from the restock webhook's payload to the first wave selected and
-  enqueued and committed — normalize the WooCommerce ``product.updated`` body, open the
-  episode, re-read the stock from the shop over HTTP (a real fake WooCommerce server),
-  count the queue, size the wave through the plugin hook, and write ``restock_messages`` plus
-  rendered outbox rows (Jinja templates) for ``units × per_unit`` subscribers;
-- ``messages`` / ``messages_per_second``: those alerts taken from the outbox, built into MIME
-  e-mails and handed over real SMTP to an aiosmtpd sink (a separate process), end to end
-  from the restock (``send_messages_per_second``: the sending part alone);
+- ``first_wave_seconds``: the engine's job for the restock webhook's inbox row, start to
+  commit — normalize the WooCommerce ``product.updated`` body, open the episode, re-read the
+  stock from the shop, count the queue, size the wave through the plugin hook, and write
+  ``restock_messages`` plus rendered outbox rows (Jinja) for ``units × per_unit`` subscribers;
+- ``messages`` / ``messages_per_second``: those alerts sent by the engine's outbox job (as its
+  workers run it, ``--senders`` at a time): MIME e-mail, real SMTP to an aiosmtpd sink in a
+  separate process, the row marked sent and the alert counted as delivered — end to end from
+  the restock (``send_messages_per_second``: the sending part alone);
 - ``peak_rss_mb``: ``getrusage`` peak of this process during the restock and sending. The
   N subscriptions are written by a child process (fast bulk insert with the schema's
   indexes in place), so the figure is what the restock itself needs, not the fixture.
@@ -30,7 +32,6 @@ import resource
 import sqlite3
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -90,12 +91,9 @@ def _rows(n: int) -> Iterator[tuple[Any, ...]]:
 
 
 def _build(path: str, n: int) -> None:
-    from aftersales.store.db import make_engine
-    from aftersales.store.models import Base
+    from aftersales.store.migrate import upgrade
 
-    engine = make_engine(f"sqlite:///{path}")
-    Base.metadata.create_all(engine)
-    engine.dispose()
+    upgrade(f"sqlite:///{path}")
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-200000")
@@ -117,28 +115,41 @@ def _build(path: str, n: int) -> None:
 
 # -- the run ----------------------------------------------------------------------------------------
 
+POLICY = """
+shop: {{name: Bench shop, jurisdiction: PL, currency: PLN, timezone: Europe/Warsaw}}
+restock:
+  double_opt_in: true
+  wave: {{per_unit: {per_unit}, interval: 1h, recheck_stock: true}}
+  quiet_hours: null
+"""
+
+
+def _inbox(rt: Any, body: dict[str, Any], key: str) -> int:
+    from aftersales.store.models import InboxItem
+
+    with rt.transaction() as session:
+        item = InboxItem(
+            shop_id=SHOP,
+            platform="woocommerce",
+            topic="product.updated",
+            dedupe_key=key,
+            body=json.dumps(body).encode(),
+            source="webhook",
+            state="pending",
+            received_at=rt.clock.now(),
+        )
+        session.add(item)
+        session.flush()
+        return int(item.id)
+
 
 def run(subscribers: int, units: int, per_unit: int, senders: int, workdir: Path) -> dict[str, Any]:
-    from sqlalchemy import func, select, update
+    from sqlalchemy import func, select
 
-    from aftersales.domain import StockData
-    from aftersales.notify.compose import compose_message
-    from aftersales.notify.mail import EmailChannel, SmtpSettings
-    from aftersales.notify.message import Message
-    from aftersales.plugins import load_plugins
-    from aftersales.store.db import make_engine, session_factory
-    from aftersales.store.models import OutboxMessage
-    from aftersales.workflows.restock import (
-        RestockRules,
-        RestockTokens,
-        Source,
-        WavePorts,
-        mark_sent,
-        observe_stock,
-        queue_length,
-        run_wave,
-    )
-    from aftersales.workflows.restock.wave import parse_alert_dedupe_key
+    from aftersales.engine.runtime import Runtime
+    from aftersales.engine.settings import EngineSettings
+    from aftersales.store.models import OutboxMessage, RestockMessage, Shop
+    from aftersales.workflows.restock import queue_length
     from aftersales_woocommerce.testing import FakeWooCommerce
 
     db = workdir / "restock.db"
@@ -156,107 +167,82 @@ def run(subscribers: int, units: int, per_unit: int, senders: int, workdir: Path
     sink = ctx.Process(target=_sink_main, args=(port, counter, ready, stop), daemon=True)
     sink.start()
     ready.wait(30)
-
-    plugins = load_plugins()
-    adapter = plugins.platform("woocommerce")
-    rules = RestockRules(per_unit=per_unit, public_url="https://alerts.example", shop_name="Bench shop",
-                         timezone="UTC", recheck_stock=True)  # fmt: skip
-    tokens = RestockTokens("benchmark-secret")
-    engine = make_engine(f"sqlite:///{db}")
-    sessions = session_factory(engine)
-    scheduled: list[tuple[str, datetime]] = []
-
-    with FakeWooCommerce(deliver_webhooks=False) as shop:
-        shop.add_product(
-            {"id": VARIANT_PRODUCT, "name": "Limited sneakers", "type": "variable"}, webhook=False
-        )
-        shop.add_variation(VARIANT_PRODUCT, {"id": VARIANT_ID, "name": "Limited sneakers 42"}, webhook=False)
-        shop.set_stock(VARIANT_PRODUCT, VARIANT_ID, 0, webhook=False)
-        client = adapter.client(shop.credentials())
-        with sessions.begin() as s:  # the sold-out report that made the variant subscribable
-            observe_stock(s, SHOP, client.read_stock(str(VARIANT_PRODUCT), str(VARIANT_ID)), source=Source.WEBHOOK,
-                          now=T0, rules=rules, name="Limited sneakers 42")  # fmt: skip
-        shop.set_stock(VARIANT_PRODUCT, VARIANT_ID, units, webhook=False)
-        payload = shop.product(VARIANT_PRODUCT, VARIANT_ID)
-        now = T0 + timedelta(days=1)
-
-        def render(*, to: str, locale: str, context: Any) -> Message:
-            return compose_message(shop_id=SHOP, template="restock_alert", to=to, locale=locale, context=context,
-                                   plugins=plugins)  # fmt: skip
-
-        ports = WavePorts(
-            render=render,
-            schedule=lambda timer, due, _payload: scheduled.append((timer, due)),
-            tokens=tokens,
-            read_stock=client.read_stock,
-            size_wave=plugins.restock_wave,
-        )
-
-        # -- restock event → first wave enqueued -------------------------------------------------------
-        t_event = time.perf_counter()
-        event = adapter.normalize("product.updated", payload)
-        assert isinstance(event.data, StockData)
-        with sessions.begin() as s:
-            opened = None
-            for level in event.data.levels:
-                outcome = observe_stock(s, SHOP, level, source=Source.WEBHOOK, now=now, rules=rules,
-                                        name=event.data.name)  # fmt: skip
-                opened = opened or outcome.opened
-            if opened is None:
-                raise RuntimeError(f"the restock opened no episode: {event.data.levels}")
-            wave = run_wave(s, opened, 1, now, rules, ports)
-        first_wave_seconds = time.perf_counter() - t_event
-        stock_reads = sum(1 for method, path in shop.requests if method == "GET" and "variations" in path)
-
-    # -- sending: outbox → MIME → SMTP sink ---------------------------------------------------------
-    channel = EmailChannel(
-        SmtpSettings(host="127.0.0.1", port=port, timeout=30, mail_from="alerts@bench.example")
+    os.environ.update(
+        {
+            "AFTERSALES_SMTP_HOST": "127.0.0.1",
+            "AFTERSALES_SMTP_PORT": str(port),
+            "AFTERSALES_MAIL_FROM": "alerts@bench.example",
+            "AFTERSALES_SECRET_KEY": "benchmark-secret-key",
+            "AFTERSALES_PUBLIC_URL": "https://alerts.example",
+        }
     )
-    t_send = time.perf_counter()
-    sent = 0
-    last_id = 0
-    lock = threading.Lock()
 
-    def deliver(row: tuple[int, str, dict[str, Any]]) -> tuple[int, str, bool]:
-        receipt = channel.send(Message.model_validate(row[2]))
-        return row[0], row[1], receipt.accepted
-
-    with ThreadPoolExecutor(max_workers=senders) as pool:
-        while True:
-            with sessions() as s:
-                batch = s.execute(
-                    select(OutboxMessage.id, OutboxMessage.dedupe_key, OutboxMessage.message)
-                    .where(OutboxMessage.state == "pending", OutboxMessage.id > last_id)
-                    .order_by(OutboxMessage.id)
-                    .limit(500)
-                ).all()
-            if not batch:
-                break
-            results = list(pool.map(deliver, [tuple(r) for r in batch]))
-            at = datetime.now(UTC)
-            with sessions.begin() as s, lock:
-                ok = [oid for oid, _key, accepted in results if accepted]
-                s.execute(
-                    update(OutboxMessage).where(OutboxMessage.id.in_(ok)).values(state="sent", sent_at=at)
+    url = f"sqlite:///{db}"
+    rt = Runtime(url, settings=EngineSettings(grace=0.0), workflows=("aftersales.workflows.restock",))
+    rt.launch(worker=False)
+    try:
+        with FakeWooCommerce(deliver_webhooks=False) as shop:
+            shop.add_product(
+                {"id": VARIANT_PRODUCT, "name": "Limited sneakers", "type": "variable"}, webhook=False
+            )
+            shop.add_variation(
+                VARIANT_PRODUCT, {"id": VARIANT_ID, "name": "Limited sneakers 42"}, webhook=False
+            )
+            with rt.transaction() as session:
+                session.add(
+                    Shop(
+                        id=SHOP,
+                        platform="woocommerce",
+                        webhook_secrets=[],
+                        credentials=shop.credentials().model_dump(mode="json"),
+                        policy_yaml=POLICY.format(per_unit=per_unit),
+                        created_at=rt.clock.now(),
+                    )
                 )
-                for _oid, key, accepted in results:
-                    parsed = parse_alert_dedupe_key(key)
-                    if accepted and parsed:
-                        mark_sent(s, parsed[0], parsed[1], at)
-            sent += len(ok)
-            last_id = batch[-1][0]
-    send_seconds = time.perf_counter() - t_send
-    deadline = time.monotonic() + 30
-    while counter.value < sent and time.monotonic() < deadline:
-        time.sleep(0.01)
-    stop.set()
-    sink.join(10)
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            # The sold-out webhook that made the variant subscribable.
+            shop.set_stock(VARIANT_PRODUCT, VARIANT_ID, 0, webhook=False)
+            rt.run_job("inbox", str(_inbox(rt, shop.product(VARIANT_PRODUCT, VARIANT_ID), "sold-out")))
 
-    with sessions() as s:
-        remaining = queue_length(s, SHOP, str(VARIANT_ID))
-        outbox_rows = s.scalar(select(func.count()).select_from(OutboxMessage))
-    engine.dispose()
+            # -- restock webhook → first wave enqueued (and committed) -------------------------------
+            shop.set_stock(VARIANT_PRODUCT, VARIANT_ID, units, webhook=False)
+            item = _inbox(rt, shop.product(VARIANT_PRODUCT, VARIANT_ID), "restock")
+            t_event = time.perf_counter()
+            outcome = rt.run_job("inbox", str(item))
+            first_wave_seconds = time.perf_counter() - t_event
+            if outcome != "done":
+                raise RuntimeError(f"the restock webhook was not processed: {outcome}")
+            stock_reads = sum(
+                1 for method, path in shop.requests if method == "GET" and path.endswith("/501")
+            )
+
+        # -- sending: the engine's outbox job per message, as its workers run them ------------------
+        with rt.read_session() as session:
+            ids = list(
+                session.scalars(
+                    select(OutboxMessage.id)
+                    .where(OutboxMessage.state == "pending")
+                    .order_by(OutboxMessage.id)
+                )
+            )
+        t_send = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=senders) as pool:
+            outcomes = list(pool.map(lambda oid: rt.run_job("outbox", str(oid)), ids, chunksize=64))
+        send_seconds = time.perf_counter() - t_send
+        sent = outcomes.count("sent")
+        deadline = time.monotonic() + 30
+        while counter.value < sent and time.monotonic() < deadline:
+            time.sleep(0.01)
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+        with rt.read_session() as session:
+            remaining = queue_length(session, SHOP, str(VARIANT_ID))
+            marked = session.scalar(
+                select(func.count()).select_from(RestockMessage).where(RestockMessage.sent_at.is_not(None))
+            )
+    finally:
+        rt.shutdown()
+        stop.set()
+        sink.join(10)
     return {
         "subscribers": subscribers,
         "units": units,
@@ -264,18 +250,15 @@ def run(subscribers: int, units: int, per_unit: int, senders: int, workdir: Path
         "database": "sqlite",
         "build_seconds": round(build_seconds, 2),
         "first_wave_seconds": round(first_wave_seconds, 3),
-        "wave_status": str(wave.status),
-        "queue_before": wave.queue,
         "queue_after": remaining,
         "stock_reads": stock_reads,
         "messages": sent,
-        "outbox_rows": outbox_rows,
+        "marked_sent": marked,
         "smtp_received": int(counter.value),
         "send_seconds": round(send_seconds, 3),
         "send_messages_per_second": round(sent / send_seconds, 1) if send_seconds else None,
         "messages_per_second": round(sent / (first_wave_seconds + send_seconds), 1) if sent else 0.0,
         "senders": senders,
-        "next_wave_at": scheduled[-1][1].isoformat() if scheduled else None,
         "peak_rss_mb": round(peak_rss_mb, 1),
     }
 
