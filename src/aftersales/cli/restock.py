@@ -5,11 +5,15 @@
 - ``restock export EMAIL --shop S`` — everything stored about an address (GDPR art. 15);
 - ``restock erase EMAIL --shop S --yes`` — erase it (art. 17), statistics kept unlinked;
 - ``restock expire [--shop S]`` — drop unconfirmed and stale subscriptions now (the worker
-  does it daily too).
+  does it daily too);
+- ``restock reconcile --shop S [--since T]`` — ask the shop for stock changed since T (default:
+  the stored cursor) and treat restocks found like webhooks: episodes open and their first
+  waves are queued for the worker to send (the worker reconciles every 15 minutes itself).
 """
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -64,22 +68,17 @@ def report(shop: ShopOption = None, json_out: JsonOption = False, db: DbOption =
         typer.echo("No back-in-stock subscriptions or restocks yet.")
         return
     table = Table(title="Back-in-stock")
-    for column in (
-        "shop",
-        "variant",
-        "product",
-        "stock",
+    numbers = (
         "waiting",
         "pending",
         "restocks",
-        "sent",
+        "sent/queued",
         "clicked",
-    ):
-        table.add_column(
-            column, justify="right" if column in {"waiting", "pending", "sent", "clicked"} else "left"
-        )
-    table.add_column("converted (direct/assisted)", justify="right")
-    table.add_column("revenue", justify="right")
+        "orders (direct/assisted)",
+        "revenue",
+    )
+    for column in ("shop", "variant", "product", "stock", *numbers):
+        table.add_column(column, justify="right" if column in numbers else "left")
     for r in rows:
         revenue = ", ".join(f"{amount} {cur}" for cur, amount in sorted(r.revenue.items())) or "-"
         table.add_row(
@@ -95,7 +94,8 @@ def report(shop: ShopOption = None, json_out: JsonOption = False, db: DbOption =
             f"{r.converted} ({r.direct}/{r.assisted})",
             revenue,
         )
-    Console().print(table)
+    # Piped output (a file, a pager, a test) gets the whole table rather than 80 squeezed columns.
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 @app.command("export")
@@ -140,6 +140,37 @@ def expire_now(shop: ShopOption = None, db: DbOption = None) -> None:
                 done = expire(session, shop_id, now, _rules(session, shop_id))
             out[shop_id] = {"unconfirmed": done.unconfirmed, "stale": done.stale}
     print_json(out)
+
+
+@app.command("reconcile")
+def reconcile(
+    shop: RequiredShop,
+    since: Annotated[
+        str | None, typer.Option("--since", help="ISO time (default: where the last run stopped).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Find restocks whose webhooks never arrived (WooCommerce does not retry) and alert for them."""
+    from aftersales.engine.runtime import Runtime
+    from aftersales.platforms import PlatformError
+
+    if since is not None:
+        try:
+            parsed = datetime.fromisoformat(since)
+        except ValueError:
+            fail(f"--since must be an ISO date-time such as 2026-05-04T10:00:00+00:00, got {since!r}")
+        if parsed.tzinfo is None:
+            fail("--since needs a time zone offset (e.g. +00:00)")
+    runtime = Runtime(db_url(db)).launch(worker=False)
+    try:
+        result = runtime.execute_command("restock.reconcile", shop, since=since)
+    except PlatformError as exc:
+        fail(f"the shop did not answer: {exc}")
+    except LookupError as exc:
+        fail(str(exc))
+    finally:
+        runtime.shutdown()
+    print_json(result)
 
 
 def register(root: typer.Typer) -> None:
