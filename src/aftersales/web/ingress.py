@@ -14,9 +14,11 @@ The path of one webhook (DESIGN §3, §10) is, in order:
    duplicate and changes nothing) and the delivery row → 200; the runtime is told after the
    response is sent, because a pending inbox row is also found by the engine's sweeper.
 
-Steps 2-6 run in one worker thread (the database driver and the HMAC over up to 1 MiB are
-blocking); the event loop only reads the body and writes the answer. Nothing on this path
-talks to a platform: "never trust order of arrival, refetch" happens in the engine.
+Steps 2-6 run in the process's single ingest writer (:class:`BatchWriter`), in a worker
+thread (the database driver and the HMAC over up to 1 MiB are blocking), several deliveries
+per transaction under load; the event loop only reads the body and writes the answer. A
+request is answered only after the transaction holding its rows committed. Nothing on this
+path talks to a platform: "never trust order of arrival, refetch" happens in the engine.
 """
 
 from __future__ import annotations
@@ -258,13 +260,6 @@ class Ingress:
         self.engine = bind
         self.plugins = plugins
         self.clock = clock
-
-    def ingest(self, job: Job) -> Verdict:
-        """Decide and record one delivery; :class:`IngestUnavailable` if it cannot be recorded."""
-        [result] = self.process_batch([job])
-        if isinstance(result, Exception):
-            raise result
-        return result
 
     def process_batch(self, jobs: list[Job]) -> list[Verdict | Exception]:
         """Decide and record ``jobs`` in one transaction, one result per job.
