@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from aftersales.engine.clock import ManualClock
 from aftersales.engine.runtime import Runtime
 from aftersales.plugins import load_plugins
 from aftersales.store.cases import find_case
+from aftersales.store.migrate import upgrade
 from aftersales.store.models import CaseEvent, CaseRow, Effect, InboxItem, OutboxMessage, Shop, Timer
 from aftersales.testing import SmtpSink
 from aftersales_woocommerce.testing import FakeWooCommerce, sample_order
@@ -32,6 +34,7 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SHOP = "sklep"
 EMAIL = "john.doe@example.com"
 MERCHANT = "obsluga@example.pl"
+WEBHOOK_SECRET = "whsec-returns-0123456789"
 
 POLICY = """
 shop: {{name: Sklep, jurisdiction: PL, currency: PLN, timezone: Europe/Warsaw}}
@@ -144,22 +147,38 @@ class Harness:
         return self.fake.refunds(order_id)
 
 
-def make_harness(
-    tmp_path: Path, fake: FakeWooCommerce, clock: ManualClock, trigger: str, extra_plugins: list[object]
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One database migrated to head per run; each test copies it (migrating takes a second)."""
+    path = tmp_path_factory.mktemp("returns-template") / "aftersales.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def make_runtime(
+    tmp_path: Path,
+    migrated: Path,
+    fake: FakeWooCommerce,
+    clock: ManualClock,
+    trigger: str,
+    extra_plugins: list[object],
 ) -> Runtime:
+    """The engine on a fresh copy of the migrated database, with the shop registered."""
+    path = tmp_path / "aftersales.db"
+    shutil.copyfile(migrated, path)
     rt = Runtime(
-        f"sqlite:///{tmp_path / 'aftersales.db'}",
+        f"sqlite:///{path}",
         clock=clock,
         plugins=load_plugins(extra=extra_plugins),
         workflows=("aftersales.workflows.returns",),
     )
-    rt.launch(worker=False)
+    rt.launch(worker=False, migrate_schema=False)
     with rt.transaction() as session:
         session.add(
             Shop(
                 id=SHOP,
                 platform="woocommerce",
-                webhook_secrets=["whsec-returns-0123456789"],
+                webhook_secrets=[WEBHOOK_SECRET],
                 credentials=fake.credentials().model_dump(mode="json", exclude_none=True),
                 policy_yaml=POLICY.format(trigger=trigger, merchant=MERCHANT),
                 active=True,
@@ -183,11 +202,17 @@ def extra_plugins() -> list[object]:
 
 @pytest.fixture
 def shop(
-    tmp_path: Path, refund_trigger: str, extra_plugins: list[object], smtp_sink: SmtpSink
+    tmp_path: Path,
+    migrated: Path,
+    refund_trigger: str,
+    extra_plugins: list[object],
+    smtp_sink: SmtpSink,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Harness]:
+    monkeypatch.setenv("AFTERSALES_SECRET_KEY", "returns-tests-status-links-key")
     clock = ManualClock(START)
     with FakeWooCommerce(clock=clock.now) as fake:
-        rt = make_harness(tmp_path, fake, clock, refund_trigger, extra_plugins)
+        rt = make_runtime(tmp_path, migrated, fake, clock, refund_trigger, extra_plugins)
         try:
             yield Harness(rt=rt, clock=clock, fake=fake, _ids=itertools.count(1))
         finally:

@@ -6,6 +6,10 @@ from typing import Any
 
 import pytest
 
+from aftersales import hookimpl
+from aftersales.decisions import Deduction, DeductionKind
+from aftersales.domain import Case, Money
+from aftersales.money import RefundQuote
 from aftersales.workflows.returns.eligibility import InvalidRequest
 
 EMAIL = "john.doe@example.com"
@@ -68,3 +72,53 @@ def test_the_same_form_sent_twice_opens_one_case_and_refunds_once(shop: Any) -> 
     with pytest.raises(InvalidRequest, match="no unit that can be received"):
         shop.command("receive", case_number=first["case_number"])
     assert [r["amount"] for r in shop.refunds_at_shop(order["id"])] == ["12.90"]
+
+
+class Deductions:
+    """A shop plugin that would like to keep a restocking fee and charge for a scratched teapot."""
+
+    @hookimpl
+    def aftersales_refund_adjustments(self, case: Case, quote: RefundQuote) -> list[Deduction] | None:
+        return [
+            Deduction(
+                kind=DeductionKind.RESTOCKING_FEE, amount=Money("5.00", quote.currency), reason="handling"
+            ),
+            Deduction(
+                kind=DeductionKind.DIMINISHED_VALUE, amount=Money("2.00", quote.currency), reason="scratched"
+            ),
+        ]
+
+
+class AdjustmentsDown:
+    @hookimpl
+    def aftersales_refund_adjustments(self, case: Case, quote: RefundQuote) -> list[Deduction] | None:
+        raise TimeoutError("pricing service timed out")
+
+
+@pytest.mark.parametrize("extra_plugins", [[Deductions()]])
+def test_a_withdrawal_keeps_back_only_what_the_law_allows(shop: Any) -> None:
+    order = shop.add_order()
+    case = shop.command(
+        "request_withdrawal", order_number="727", email=EMAIL, lines=[{"line_item_id": "316"}]
+    )
+    shop.command("receive", case_number=case["case_number"])
+    [refund] = shop.refunds_at_shop(order["id"])
+    assert refund["amount"] == "10.90"  # 12.90 less the diminished value; no restocking fee on a withdrawal
+    [entry] = shop.load(case["case_number"]).data["refunds"].values()
+    [refused] = entry["quote"]["refused_deductions"]
+    assert refused["kind"] == "restocking_fee"
+    assert "free of charge" in refused["refused_because"]
+
+
+@pytest.mark.parametrize("extra_plugins", [[AdjustmentsDown()]])
+def test_a_failing_adjustments_hook_moves_no_money(shop: Any) -> None:
+    order = shop.add_order()
+    case = shop.command(
+        "request_withdrawal", order_number="727", email=EMAIL, lines=[{"line_item_id": "316"}]
+    )
+    after = shop.command("receive", case_number=case["case_number"])
+    assert after["status"] == "manual_review"
+    assert shop.refunds_at_shop(order["id"]) == []
+    [alert] = shop.messages("return_alert")
+    assert "refund adjustments failed" in alert.message["text"]
+    assert "pricing service timed out" in alert.message["text"]
