@@ -67,8 +67,10 @@ def _requeue(session: Session, delivery: Delivery) -> ReplayResult:
     if item is None:
         return ReplayResult(delivery.id, "refused", f"inbox row {delivery.inbox_id} no longer exists")
     previous = item.state
+    # a manual replay starts afresh: no backoff, a full budget of attempts
     item.state = "pending"
     item.error = None
+    item.attempts = 0
     item.processed_at = None
     return ReplayResult(
         delivery.id,
