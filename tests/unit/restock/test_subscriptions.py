@@ -293,3 +293,27 @@ def test_expiry_deletes_unconfirmed_reverts_renewals_and_expires_stale_subscript
         "fresh@example.com": "pending",
     }
     assert fresh.outcome is SubscribeOutcome.ACCEPTED
+
+
+def test_a_variant_sold_out_before_the_shop_was_connected_is_read_once_from_the_platform(world: Any) -> None:
+    from aftersales.store.models import RestockEpisode
+
+    world.shelf.put("P7", "V7", 0)  # out of stock for weeks: no webhook will ever name it
+    world.shelf.put("P8", "V8", 12)
+    world.shelf.put("P9", None, 0)  # a simple product is its own variant
+
+    def ask(variant: str, product: str | None) -> SubscribeOutcome:
+        return subscribe(
+            world.session, SHOP, variant, "ask@example.com", "203.0.113.50", "pl", "v1", _row_time(),
+            world.rules, world.tokens, product_id=product, read_stock=world.shelf.read_stock,
+        ).outcome  # fmt: skip
+
+    assert ask("V7", "P7") is SubscribeOutcome.ACCEPTED
+    assert ask("V7", "P7") is SubscribeOutcome.ACCEPTED  # known now: no second read
+    assert world.shelf.reads == 1
+    assert ask("P9", "P9") is SubscribeOutcome.ACCEPTED
+    assert ask("V8", "P8") is SubscribeOutcome.UNAVAILABLE  # in stock: just buy it
+    assert ask("V404", "P404") is SubscribeOutcome.UNAVAILABLE  # the platform says 404
+    assert ask("V10", None) is SubscribeOutcome.UNAVAILABLE  # nothing to ask the platform with
+    tracked = dict(world.session.execute(select(RestockEpisode.variant_id, RestockEpisode.detected_by)).all())
+    assert tracked == {"V7": "subscribe", "P9": "subscribe", "V8": "subscribe"}

@@ -60,6 +60,8 @@ class Source(StrEnum):
     RECONCILE = "reconcile"
     RECHECK = "recheck"
     """The stock re-read before a wave."""
+    SUBSCRIBE = "subscribe"
+    """Read once from the platform when a visitor asks about a variant no report has named yet."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,7 @@ def observe_stock(
     lock_variant(session, shop_id, variant)
     latest = latest_episode(session, shop_id, variant)
     # A live read (the re-check before a wave) is the truth now, whatever the clocks say.
-    if latest is not None and src != Source.RECHECK and at < latest.started_at:
+    if latest is not None and src not in (Source.RECHECK, Source.SUBSCRIBE) and at < latest.started_at:
         return StockOutcome(variant, stale=True)
     data = _data(latest, name)
 

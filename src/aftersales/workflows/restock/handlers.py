@@ -344,6 +344,7 @@ def subscribe_command(
         rules,
         signer,
         product_id=product_id,
+        read_stock=_stock_reader(ctx),
     )
     mail = result.confirmation
     if mail is not None:

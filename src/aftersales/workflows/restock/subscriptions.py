@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -27,10 +28,11 @@ from sqlalchemy import and_, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from aftersales.domain import SubscriptionStatus
+from aftersales.domain import StockLevel, SubscriptionStatus
+from aftersales.platforms import PlatformError
 from aftersales.store.models import Counter, OutboxMessage, SubscriptionRow
 from aftersales.workflows.restock._store import bump_counter
-from aftersales.workflows.restock.episodes import Availability, availability
+from aftersales.workflows.restock.episodes import Availability, Source, availability, observe_stock
 from aftersales.workflows.restock.rules import RestockRules
 from aftersales.workflows.restock.tokens import RestockTokens
 
@@ -228,8 +230,14 @@ def subscribe(
     tokens: RestockTokens,
     *,
     product_id: str | None = None,
+    read_stock: Callable[[str, str | None], StockLevel] | None = None,
 ) -> SubscribeResult:
     """Ask for an alert when ``variant_id`` is back. See the module docstring for the answers.
+
+    The variant must be known out of stock from the stock reports. One that no report has
+    named yet (sold out since before the shop was connected) is read once from the platform
+    with ``read_stock`` when the form says its ``product_id``; the IP rate limit, counted
+    first, bounds those reads.
 
     A subscription that ended (unsubscribed, expired, already alerted) is renewed in place
     and goes to the back of the queue. Once an address has unsubscribed at this shop, any
@@ -241,7 +249,10 @@ def subscribe(
     address = normalize_email(email)
     if address is None:
         return SubscribeResult(SubscribeOutcome.INVALID_EMAIL)
-    if availability(session, shop_id, variant_id) is not Availability.OUT_OF_STOCK:
+    known = availability(session, shop_id, variant_id)
+    if known is Availability.UNKNOWN and read_stock is not None and product_id:
+        known = _learn_stock(session, shop_id, variant_id, product_id, now, rules, read_stock)
+    if known is not Availability.OUT_OF_STOCK:
         return SubscribeResult(SubscribeOutcome.UNAVAILABLE)
 
     row = session.scalars(
@@ -280,6 +291,25 @@ def subscribe(
     if status is SubscriptionStatus.CONFIRMED:
         return SubscribeResult(SubscribeOutcome.ACCEPTED)
     return SubscribeResult(SubscribeOutcome.ACCEPTED, _mail(row, tokens, now))
+
+
+def _learn_stock(
+    session: Session,
+    shop_id: str,
+    variant_id: str,
+    product_id: str,
+    now: datetime,
+    rules: RestockRules,
+    read_stock: Callable[[str, str | None], StockLevel],
+) -> Availability:
+    try:
+        level = read_stock(product_id, None if variant_id == product_id else variant_id)
+    except PlatformError:
+        return Availability.UNKNOWN  # no such product (404), or the shop cannot say now
+    if level.variant_key != variant_id:
+        return Availability.UNKNOWN
+    observe_stock(session, shop_id, level, source=Source.SUBSCRIBE, now=now, rules=rules)
+    return availability(session, shop_id, variant_id)
 
 
 def _renew(
