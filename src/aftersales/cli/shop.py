@@ -8,7 +8,6 @@ the listing shows only how many there are.
 
 from __future__ import annotations
 
-import importlib
 import re
 import sys
 from datetime import UTC, datetime
@@ -24,8 +23,10 @@ from aftersales.cli._common import DbOption, db_url, fail, print_json
 from aftersales.notify.outbound import generate_secret, validate_secret
 from aftersales.platforms import StoreCredentials
 from aftersales.plugins import PluginError, load_plugins
-from aftersales.store.db import make_engine, session_factory
-from aftersales.store.models import Base, OutboundEndpoint, Shop
+from aftersales.policy import PolicyError, load_policy
+from aftersales.store.db import DatabaseUnavailable, make_engine, session_factory
+from aftersales.store.migrate import upgrade
+from aftersales.store.models import OutboundEndpoint, Shop
 
 app = typer.Typer(help="Register shops and their webhook secrets.", no_args_is_help=True)
 
@@ -34,24 +35,16 @@ SHOP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def open_store(url: str) -> sessionmaker[Session]:
-    """Sessions on ``url`` with the schema brought to head (created on a fresh database).
+    """Sessions on ``url`` with the schema migrated to head (created on a fresh database).
 
-    Uses the engine's migrations when they are installed, so a shop registered before the
-    first ``aftersales serve`` lands in the same schema the service expects.
+    Runs the engine's Alembic migrations, so a shop registered before the first
+    ``aftersales serve`` lands in the schema the service expects.
     """
     try:
-        migrate = importlib.import_module("aftersales.store.migrate")
-    except ModuleNotFoundError:
-        migrate = None
-    engine = make_engine(url)
-    try:
-        if migrate is not None and hasattr(migrate, "upgrade"):
-            migrate.upgrade(url)
-        else:
-            Base.metadata.create_all(engine)
-    except SQLAlchemyError as exc:
+        upgrade(url)
+    except (DatabaseUnavailable, SQLAlchemyError) as exc:
         fail(f"cannot open the database: {type(exc).__name__}: {str(exc).splitlines()[0]}")
-    return session_factory(engine)
+    return session_factory(make_engine(url))
 
 
 def read_secret(value: str) -> str:
@@ -63,22 +56,12 @@ def read_secret(value: str) -> str:
 
 
 def _validate_policy(path: Path) -> str:
+    """The policy file's text, once it loads; its problems are printed as FILE:LINE:COL lines."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        fail(f"cannot read {path}: {exc.strerror}")
-    try:
-        policy_module = importlib.import_module("aftersales.policy")
-    except ModuleNotFoundError:
-        return text
-    loader = getattr(policy_module, "load_policy", None)
-    if loader is None:
-        return text
-    try:
-        loader(path)
-    except Exception as exc:  # the loader's errors name the file, line and column
-        fail(f"invalid policy: {exc}")
-    return text
+        load_policy(path)
+    except PolicyError as exc:
+        fail(f"invalid policy:\n{exc}")
+    return path.read_text(encoding="utf-8")
 
 
 def _credentials(url: str | None, key: str | None, secret: str | None, token: str | None) -> dict[str, Any]:

@@ -195,3 +195,29 @@ def test_the_woocommerce_activation_ping_is_answered_200(cli: Any, woo_live: Any
 def test_replay_of_an_unknown_delivery_fails_clearly(cli: Any) -> None:
     result = cli("replay", "999")
     assert result.exit_code == 1 and "no delivery 999" in result.output
+
+
+def test_shop_add_keeps_a_valid_policy_and_refuses_one_that_undercuts_the_law(
+    cli: Any, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    good = Path(__file__).parent / "data" / "pl-shop.yaml"
+    added = cli(
+        "shop", "add", "pl", "--platform", "woocommerce", "--webhook-secret", RIGHT, "--policy", str(good)
+    )
+    assert added.exit_code == 0, added.output
+    with sessions() as session:
+        shop = session.get(Shop, "pl")
+        assert shop is not None and shop.policy_yaml == good.read_text(encoding="utf-8")
+        assert shop.policy_path == str(good.resolve())
+
+    bad = tmp_path / "short-window.yaml"
+    bad.write_text(
+        "shop: {name: X, jurisdiction: PL, currency: PLN, timezone: Europe/Warsaw}\nreturns:\n  window_days: 7\n"
+    )
+    refused = cli(
+        "shop", "add", "bad", "--platform", "woocommerce", "--webhook-secret", RIGHT, "--policy", str(bad)
+    )
+    assert refused.exit_code == 1
+    assert f"{bad}:3:" in refused.output, refused.output
+    with sessions() as session:
+        assert session.get(Shop, "bad") is None
