@@ -1,8 +1,9 @@
-"""The real engine (inline runtime on SQLite, ManualClock) and a fake WooCommerce shop over HTTP.
+"""The real engine (inline runtime on SQLite, ManualClock) and fake shops over HTTP.
 
-Orders reach the engine the way they do in production: a webhook body lands in the inbox and
-the engine refetches the order from the shop before any handler runs. Refunds go through the
-effects ledger to the fake shop's REST API, where they are counted.
+``shop`` is a WooCommerce shop (the fake wc/v3 REST API), ``shopify`` a Shopify shop (the fake
+Admin GraphQL API, which knows returns). Orders reach the engine the way they do in production:
+a webhook body lands in the inbox and the engine refetches the order from the shop before any
+handler runs. Refunds go through the effects ledger to the fake shop, where they are counted.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from sqlalchemy import select
 from aftersales.domain import Case
 from aftersales.engine.clock import ManualClock
 from aftersales.engine.runtime import Runtime
+from aftersales.platforms import StoreCredentials
 from aftersales.plugins import load_plugins
 from aftersales.store.cases import find_case
 from aftersales.store.migrate import upgrade
 from aftersales.store.models import CaseEvent, CaseRow, Effect, InboxItem, OutboxMessage, Shop, Timer
 from aftersales.testing import SmtpSink
+from aftersales_shopify.testing import FakeShopify
 from aftersales_woocommerce.testing import FakeWooCommerce, sample_order
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -41,7 +44,8 @@ shop: {{name: Sklep, jurisdiction: PL, currency: PLN, timezone: Europe/Warsaw}}
 returns:
   window_days: 30
   refund_trigger: {trigger}
-  auto_approve: {{max_value: "100.00", reasons: [changed_mind, wrong_size]}}
+  auto_approve: {{max_value: "100.00", reasons: [changed_mind, wrong_size, size_too_small]}}
+  restocking_fee: {{amount: "10.00"}}
 notifications:
   from_address: "Sklep <sklep@example.pl>"
   merchant_address: "{merchant}"
@@ -50,11 +54,13 @@ notifications:
 
 @dataclass
 class Harness:
-    """One shop on the real engine, talking to a fake WooCommerce over HTTP."""
+    """One shop on the real engine, talking to a fake shop over HTTP."""
 
     rt: Runtime
     clock: ManualClock
-    fake: FakeWooCommerce
+    fake: Any
+    """``FakeWooCommerce`` or ``FakeShopify``."""
+    platform: str
     _ids: Iterator[int]
 
     # -- the shop ----------------------------------------------------------------------------
@@ -70,7 +76,7 @@ class Harness:
             session.add(
                 InboxItem(
                     shop_id=SHOP,
-                    platform="woocommerce",
+                    platform=self.platform,
                     topic=topic,
                     dedupe_key=f"test-{next(self._ids)}",
                     body=json.dumps(body).encode(),
@@ -158,7 +164,8 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def make_runtime(
     tmp_path: Path,
     migrated: Path,
-    fake: FakeWooCommerce,
+    platform: str,
+    credentials: StoreCredentials,
     clock: ManualClock,
     trigger: str,
     extra_plugins: list[object],
@@ -177,9 +184,9 @@ def make_runtime(
         session.add(
             Shop(
                 id=SHOP,
-                platform="woocommerce",
+                platform=platform,
                 webhook_secrets=[WEBHOOK_SECRET],
-                credentials=fake.credentials().model_dump(mode="json", exclude_none=True),
+                credentials=credentials.model_dump(mode="json", exclude_none=True),
                 policy_yaml=POLICY.format(trigger=trigger, merchant=MERCHANT),
                 active=True,
                 created_at=clock.now(),
@@ -201,19 +208,46 @@ def extra_plugins() -> list[object]:
 
 
 @pytest.fixture
+def status_links(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every message carries a signed status link; sign with a test key, never a file in the tree."""
+    monkeypatch.setenv("AFTERSALES_SECRET_KEY", "returns-tests-status-links-key")
+
+
+@pytest.fixture
 def shop(
     tmp_path: Path,
     migrated: Path,
     refund_trigger: str,
     extra_plugins: list[object],
     smtp_sink: SmtpSink,
-    monkeypatch: pytest.MonkeyPatch,
+    status_links: None,
 ) -> Iterator[Harness]:
-    monkeypatch.setenv("AFTERSALES_SECRET_KEY", "returns-tests-status-links-key")
     clock = ManualClock(START)
     with FakeWooCommerce(clock=clock.now) as fake:
-        rt = make_runtime(tmp_path, migrated, fake, clock, refund_trigger, extra_plugins)
+        rt = make_runtime(
+            tmp_path, migrated, "woocommerce", fake.credentials(), clock, refund_trigger, extra_plugins
+        )
         try:
-            yield Harness(rt=rt, clock=clock, fake=fake, _ids=itertools.count(1))
+            yield Harness(rt=rt, clock=clock, fake=fake, platform="woocommerce", _ids=itertools.count(1))
+        finally:
+            rt.shutdown()
+
+
+@pytest.fixture
+def shopify(
+    tmp_path: Path,
+    migrated: Path,
+    refund_trigger: str,
+    extra_plugins: list[object],
+    smtp_sink: SmtpSink,
+    status_links: None,
+) -> Iterator[Harness]:
+    clock = ManualClock(START)
+    with FakeShopify(token="shpat_returns") as fake:
+        rt = make_runtime(
+            tmp_path, migrated, "shopify", fake.credentials(), clock, refund_trigger, extra_plugins
+        )
+        try:
+            yield Harness(rt=rt, clock=clock, fake=fake, platform="shopify", _ids=itertools.count(1))
         finally:
             rt.shutdown()

@@ -25,14 +25,15 @@ from aftersales.workflows.returns.eligibility import (
 OrderFactory = Callable[..., Order]
 CaseFactory = Callable[..., Case]
 
-STATUTORY_END = datetime(2026, 3, 16, 22, 59, 59, tzinfo=UTC)  # 16 March, end of day in Warsaw
-COMMERCIAL_END = datetime(2026, 4, 1, 21, 59, 59, tzinfo=UTC)
+STATUTORY_END = datetime(2026, 3, 16, 23, tzinfo=UTC)  # the first instant after 16 March in Warsaw
+COMMERCIAL_END = datetime(2026, 4, 1, 22, tzinfo=UTC)  # ... after 1 April (summer time)
 WINDOWS = {WITHDRAWAL_WINDOW: STATUTORY_END, RETURN_WINDOW: COMMERCIAL_END}
 RULES = ReturnRules(
     window_days=30,
     excluded_tags=frozenset({"final-sale", "hygiene-opened"}),
     auto_approve_max_value=Money("150.00", "PLN"),
     auto_approve_reasons=frozenset({"changed_mind", "wrong_size"}),
+    timezone="Europe/Warsaw",
 )
 
 
@@ -156,10 +157,10 @@ def test_a_withdrawal_inside_the_window_needs_no_approval(
     assert (decision.eligible, decision.auto_approve) == (True, True)
 
 
-def test_a_withdrawal_one_minute_late_is_not_eligible(
+def test_a_withdrawal_sent_at_midnight_after_the_last_day_is_late(
     make_order: OrderFactory, make_case: CaseFactory
 ) -> None:
-    late = datetime(2026, 3, 16, 23, 0, tzinfo=UTC)
+    late = datetime(2026, 3, 16, 23, 0, tzinfo=UTC)  # 17 March, 00:00 in Warsaw
     decision = decide(
         make_case(CaseType.WITHDRAWAL, deadlines=WINDOWS, statement_at=late), make_order(), RULES
     )

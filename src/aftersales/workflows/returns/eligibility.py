@@ -25,8 +25,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -81,6 +82,12 @@ class ReturnRules:
     """None: no commercial return is approved automatically."""
     auto_approve_reasons: frozenset[str] = frozenset()
     """Empty: any reason qualifies (the value ceiling alone decides)."""
+    timezone: str = "UTC"
+    """The shop's time zone: a window's last day is a local date."""
+
+    def last_day(self, end: datetime) -> date:
+        """The last local day of a window that ends at ``end`` (the first instant after it)."""
+        return (end - timedelta(microseconds=1)).astimezone(ZoneInfo(self.timezone)).date()
 
 
 @dataclass
@@ -252,7 +259,7 @@ def inside(deadlines: Mapping[str, datetime], key: str, at: datetime) -> bool | 
     end = deadlines.get(key)
     if end is None:
         return None
-    return at <= end
+    return at < end  # ``end`` is the first instant after the last day
 
 
 def decide(case: Case, order: Order, rules: ReturnRules) -> Decision:
@@ -267,8 +274,8 @@ def decide(case: Case, order: Order, rules: ReturnRules) -> Decision:
 
     if case.type is CaseType.WITHDRAWAL:
         if statutory is False:
-            end = case.deadlines[WITHDRAWAL_WINDOW]
-            return Decision(False, False, [f"the withdrawal window ended on {end.date().isoformat()}"])
+            end = rules.last_day(case.deadlines[WITHDRAWAL_WINDOW])
+            return Decision(False, False, [f"the withdrawal window ended on {end.isoformat()}"])
         reasons = ["statutory withdrawal inside the window: no approval needed"]
         if statutory is None:
             reasons = ["statutory withdrawal before the goods were delivered: no approval needed"]
@@ -285,8 +292,8 @@ def decide(case: Case, order: Order, rules: ReturnRules) -> Decision:
 
     commercial = inside(case.deadlines, RETURN_WINDOW, at)
     if commercial is False and statutory is False:
-        end = case.deadlines.get(RETURN_WINDOW) or case.deadlines[WITHDRAWAL_WINDOW]
-        return Decision(False, False, [f"the return window ended on {end.date().isoformat()}"])
+        end = rules.last_day(case.deadlines.get(RETURN_WINDOW) or case.deadlines[WITHDRAWAL_WINDOW])
+        return Decision(False, False, [f"the return window ended on {end.isoformat()}"])
     if hit:
         if statutory is not False:
             return Decision(
@@ -339,4 +346,5 @@ def rules_from_policy(policy: Policy) -> ReturnRules:
         excluded_tags=frozenset(returns.excluded_tags),
         auto_approve_max_value=None if ceiling is None else policy.money(ceiling),
         auto_approve_reasons=frozenset(returns.auto_approve.reasons),
+        timezone=policy.shop.timezone,
     )

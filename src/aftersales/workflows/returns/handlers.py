@@ -101,9 +101,18 @@ def on_return_requested(ctx: StepContext, event: DomainEvent) -> None:
         ctx, order, data.return_id, requested, unresolved=unresolved, at=event.occurred_at or ctx.now()
     )
     if case.status == ReturnStatus.REJECTED:
-        progress.tell_platform(ctx, case, "return.decline", actor="system", reason=case.reason or "rejected")
+        progress.tell_platform(ctx, case, "return.decline", actor="system", reason=_why(case))
     elif case.status not in (ReturnStatus.REQUESTED, ReturnStatus.MANUAL_REVIEW):
         progress.tell_platform(ctx, case, "return.approve", actor="system")
+
+
+def _why(case: Case) -> str:
+    """The reasons a case was decided with (the eligibility answer, else the case's own reason)."""
+    answer = case.data.get("eligibility")
+    reasons = answer.get("reasons") if isinstance(answer, dict) else None
+    if isinstance(reasons, list) and reasons:
+        return "; ".join(str(r) for r in reasons)
+    return case.reason or "rejected"
 
 
 @registry.on_event(EventType.RETURN_APPROVED)
