@@ -1,9 +1,33 @@
-"""`aftersales demo` commands (being built; see the owning issue)."""
+"""``aftersales demo``: the product end to end on embedded SQLite with fake shops (DESIGN §13).
+
+Only the command-line wiring lives here; the demo itself is :mod:`aftersales.demo`.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
+def demo(
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir", help="Where to keep the database, log and e-mails (default: a new temporary directory)."
+        ),
+    ] = None,
+    keep_running: Annotated[
+        bool, typer.Option("--keep-running", help="Leave the service and the fake shops up until Ctrl-C.")
+    ] = False,
+) -> None:
+    """Run the six after-sales scenarios end to end and print what the system did (exit 1 if any failed)."""
+    from aftersales.demo import run_demo
+
+    raise typer.Exit(run_demo(directory, keep_running=keep_running))
+
+
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add ``aftersales demo`` to the root app."""
+    app.command("demo")(demo)
