@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from aftersales.store.models import CaseRow
+from aftersales.workflows.returns.eligibility import InvalidRequest
 
 EMAIL = "ewa@example.pl"
 ORDER_ID = 5_801_234_567_890
@@ -162,3 +163,48 @@ def _cases(harness: Any) -> list[CaseRow]:
         for row in rows:
             session.expunge(row)
         return rows
+
+
+def admin_refund(refund_id: int, line_id: int, quantity: int, amount: str) -> dict[str, Any]:
+    """A ``refunds/create`` body for a refund the merchant typed in the Shopify admin (no key of ours)."""
+    pln = {"shop_money": {"amount": amount, "currency_code": "PLN"}}
+    return {
+        "id": refund_id,
+        "order_id": ORDER_ID,
+        "created_at": "2026-03-02T11:00:00+01:00",
+        "processed_at": "2026-03-02T11:00:00+01:00",
+        "note": "zwrot w sklepie",
+        "restock": False,
+        "refund_line_items": [
+            {"id": refund_id + 1, "line_item_id": line_id, "quantity": quantity, "subtotal_set": pln}
+        ],
+        "transactions": [
+            {"id": refund_id + 2, "kind": "refund", "status": "success", "amount": amount, "currency": "PLN"}
+        ],
+    }
+
+
+@pytest.mark.parametrize("refund_trigger", ["manual"])
+def test_a_refund_made_in_the_shopify_admin_settles_the_case_and_is_never_paid_again(
+    shopify: Any, order: dict[str, Any]
+) -> None:
+    return_id = shopify.fake.add_return(ORDER_ID, [(SHOES, 1)])
+    shopify.deliver("returns/request", return_webhook(shopify.fake, return_id))
+    [case] = _cases(shopify)
+    assert case.status == "approved"
+
+    shopify.deliver("refunds/create", admin_refund(77_001, SHOES, 1, "100.00"))
+    assert shopify.case(case.number).status == "refunded"
+    assert shopify.load(case.number).data["external_refunds"] == ["77001"]
+    shopify.command("receive", case_number=case.number)
+    assert shopify.case(case.number).status == "closed"
+    assert shopify.fake.refunds(ORDER_ID) == []  # the engine itself paid nothing
+    assert shopify.effects("refund") == []
+
+    # the refunded pair is not returnable again; the other pair is
+    both = [{"line_item_id": str(SHOES), "quantity": 2}]
+    with pytest.raises(InvalidRequest, match="only 1 can still be returned"):
+        shopify.command("request_return", order_number="1042", email=EMAIL, lines=both)
+    other = [{"line_item_id": str(SHOES), "reason": "size_too_small"}]
+    again = shopify.command("request_return", order_number="1042", email=EMAIL, lines=other)
+    assert again["status"] == "approved"
