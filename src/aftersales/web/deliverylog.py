@@ -69,11 +69,10 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 DELIVERIES = cast(Table, Delivery.__table__)
-_INSERT = insert(DELIVERIES).returning(DELIVERIES.c.id)
+_INSERT = insert(DELIVERIES).returning(DELIVERIES.c.id, sort_by_parameter_order=True)
 
 
-def record_delivery(
-    connection: Connection,
+def delivery_row(
     *,
     platform: str,
     shop_id: str | None,
@@ -86,29 +85,32 @@ def record_delivery(
     body_size: int,
     inbox_id: int | None = None,
     error: str | None = None,
-) -> int:
-    """Insert one delivery row in the caller's transaction; returns its id.
+) -> dict[str, Any]:
+    """The column values of one delivery row, cut to the column sizes."""
+    return {
+        "platform": platform[:32],
+        "shop_id": shop_id[:64] if shop_id is not None else None,
+        "topic": topic[:100] if topic is not None else None,
+        "received_at": received_at,
+        "status_code": status_code,
+        "outcome": outcome,
+        "headers": headers,
+        "body": body,
+        "body_size": body_size,
+        "inbox_id": inbox_id,
+        "error": error[:2000] if error else None,
+    }
 
-    A Core statement compiled once (not an ORM unit of work): the ingress writes one of these
-    per request, and the ORM's flush machinery costed more than the SQLite commit itself.
+
+def insert_deliveries(connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert delivery rows in the caller's transaction; their ids, in the order given.
+
+    One multi-row ``INSERT … RETURNING`` compiled once, not an ORM unit of work: the ingress
+    writes one row per request, and per-row ORM bookkeeping cost more than SQLite's commit.
     """
-    row_id = connection.execute(
-        _INSERT,
-        {
-            "platform": platform[:32],
-            "shop_id": shop_id[:64] if shop_id is not None else None,
-            "topic": topic[:100] if topic is not None else None,
-            "received_at": received_at,
-            "status_code": status_code,
-            "outcome": outcome,
-            "headers": headers,
-            "body": body,
-            "body_size": body_size,
-            "inbox_id": inbox_id,
-            "error": error[:2000] if error else None,
-        },
-    ).scalar_one()
-    return int(row_id)
+    if not rows:
+        return []
+    return [int(row_id) for row_id in connection.execute(_INSERT, rows).scalars()]
 
 
 def delivery_summary(row: Delivery) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from aftersales.store.migrate import MIGRATIONS, alembic_config
 from aftersales.store.models import Base
+from aftersales.web.readonly import read_only
 
 
 def _expected_heads() -> set[str] | None:
@@ -30,10 +31,9 @@ def readiness(sessions: sessionmaker[Session]) -> tuple[bool, dict[str, Any]]:
     """``(ready, checks)`` — the checks are safe to show (no URL, no credentials)."""
     checks: dict[str, Any] = {}
     try:
-        with sessions() as session:
-            session.execute(text("SELECT 1"))
+        with read_only(sessions) as connection:
+            connection.execute(text("SELECT 1"))
             checks["database"] = "ok"
-            connection = session.connection()
             expected = _expected_heads()
             if expected is None:
                 # no migration scripts shipped: the schema was made from the models directly

@@ -30,7 +30,7 @@ import hmac
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
@@ -48,7 +48,7 @@ from starlette.responses import JSONResponse, Response
 from aftersales.platforms import PlatformAdapter, WebhookEnvelope
 from aftersales.plugins import Plugins
 from aftersales.store.models import InboxItem, Shop
-from aftersales.web.deliverylog import record_delivery, redact_headers
+from aftersales.web.deliverylog import delivery_row, insert_deliveries, redact_headers
 from aftersales.web.metrics import WebMetrics
 from aftersales.web.runtime import Clock, IngressRuntime
 from aftersales.web.settings import WebSettings
@@ -272,7 +272,7 @@ class Ingress:
             with self.engine.begin() as connection:
                 self._no_autocheckpoint(connection)
                 shops: dict[str, list[str] | None] = {}
-                return [self._process(connection, job, shops) for job in jobs]
+                return [*self._record(connection, [self._process(connection, job, shops) for job in jobs])]
         except SQLAlchemyError as exc:
             if len(jobs) == 1:
                 return [IngestUnavailable(f"recording the delivery failed: {type(exc).__name__}")]
@@ -280,20 +280,37 @@ class Ingress:
         for job in jobs:
             try:
                 with self.engine.begin() as connection:
-                    results.append(self._process(connection, job, {}))
+                    results.extend(self._record(connection, [self._process(connection, job, {})]))
             except SQLAlchemyError as exc:
                 results.append(IngestUnavailable(f"recording the delivery failed: {type(exc).__name__}"))
         return results
+
+    def _record(self, connection: Connection, decided: list[tuple[Verdict, dict[str, Any]]]) -> list[Verdict]:
+        """Write the delivery rows of a batch in one statement and give each verdict its row id."""
+        ids = insert_deliveries(connection, [row for _, row in decided])
+        return [
+            replace(verdict, delivery_id=row_id) for (verdict, _), row_id in zip(decided, ids, strict=True)
+        ]
 
     def _no_autocheckpoint(self, connection: Connection) -> None:
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
 
     def checkpoint(self) -> None:
-        """A PASSIVE WAL checkpoint (SQLite only): copies what it can, never waits for a writer."""
-        with self.engine.connect() as connection:
-            self._no_autocheckpoint(connection)
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        """A PASSIVE WAL checkpoint (SQLite only): copies what it can, never waits for a writer.
+
+        Run on the raw driver connection, outside any transaction: through SQLAlchemy it would
+        start with the store's ``BEGIN IMMEDIATE`` and hold the write lock for the whole
+        checkpoint, stalling the writer it is meant to spare.
+        """
+        raw = self.engine.raw_connection()
+        try:
+            driver = raw.driver_connection
+            if driver is not None:
+                driver.execute("PRAGMA wal_autocheckpoint=0")
+                driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            raw.close()
 
     def _secrets(
         self, connection: Connection, platform: str, shop_id: str, shops: dict[str, list[str] | None]
@@ -306,17 +323,20 @@ class Ingress:
             shops[key] = [str(s) for s in row.webhook_secrets or []] if active and row is not None else None
         return shops[key]
 
-    def _process(self, connection: Connection, job: Job, shops: dict[str, list[str] | None]) -> Verdict:
+    def _process(
+        self, connection: Connection, job: Job, shops: dict[str, list[str] | None]
+    ) -> tuple[Verdict, dict[str, Any]]:
+        """Judge one job, insert its inbox row if acceptable; the verdict and its delivery row."""
         if job.forced is not None:
-            return self._refuse(connection, job, job.forced, None, job.error)
+            return self._refuse(job, job.forced, None, job.error)
         adapter = self.plugins.platforms().get(job.platform)
         if adapter is None:
-            return self._refuse(connection, job, Outcome.UNKNOWN_PLATFORM, None, None)
+            return self._refuse(job, Outcome.UNKNOWN_PLATFORM, None, None)
         secrets = self._secrets(connection, job.platform, job.shop_id, shops)
         judged = _judge(adapter, secrets, job.body, job.headers)
         if not isinstance(judged, WebhookEnvelope):
             outcome, topic, error = judged
-            return self._refuse(connection, job, outcome, topic, error)
+            return self._refuse(job, outcome, topic, error)
         now = self.clock.now()
         inbox_id, created = insert_inbox(
             connection,
@@ -328,8 +348,7 @@ class Ingress:
             received_at=now,
         )
         outcome = Outcome.ACCEPTED if created else Outcome.DUPLICATE
-        delivery_id = record_delivery(
-            connection,
+        row = delivery_row(
             platform=job.platform,
             shop_id=job.shop_id,
             topic=judged.topic,
@@ -342,13 +361,12 @@ class Ingress:
             body_size=job.body_size,
             inbox_id=inbox_id,
         )
-        return Verdict(outcome=outcome, topic=judged.topic, inbox_id=inbox_id, delivery_id=delivery_id)
+        return Verdict(outcome=outcome, topic=judged.topic, inbox_id=inbox_id), row
 
     def _refuse(
-        self, connection: Connection, job: Job, outcome: Outcome, topic: str | None, error: str | None
-    ) -> Verdict:
-        delivery_id = record_delivery(
-            connection,
+        self, job: Job, outcome: Outcome, topic: str | None, error: str | None
+    ) -> tuple[Verdict, dict[str, Any]]:
+        row = delivery_row(
             platform=job.platform,
             shop_id=job.shop_id,
             topic=topic,
@@ -360,7 +378,7 @@ class Ingress:
             body_size=job.body_size,
             error=error,
         )
-        return Verdict(outcome=outcome, topic=topic, delivery_id=delivery_id, error=error)
+        return Verdict(outcome=outcome, topic=topic, error=error), row
 
 
 class BatchWriter:

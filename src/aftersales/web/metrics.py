@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from aftersales.store.models import Effect, InboxItem, OutboxMessage
+from aftersales.web.readonly import read_only
 
 log = structlog.get_logger("aftersales.web.metrics")
 
@@ -38,9 +39,9 @@ class StoreDepthCollector(Collector):
             ("aftersales_outbox_messages", "Outbox messages by state.", OutboxMessage.state),
         )
         try:
-            with self.sessions() as session:
+            with read_only(self.sessions) as connection:
                 counted = [
-                    (name, doc, session.execute(select(column, func.count()).group_by(column)).all())
+                    (name, doc, connection.execute(select(column, func.count()).group_by(column)).all())
                     for name, doc, column in families
                 ]
         except SQLAlchemyError as exc:
