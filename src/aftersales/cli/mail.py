@@ -15,13 +15,17 @@ one e-mail must not also pay refunds that happen to be due.
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO, cast
 
+import structlog
 import typer
 
 from aftersales.cli._common import DbOption, db_url, fail, print_json
@@ -29,6 +33,7 @@ from aftersales.engine.api import UnknownShop
 from aftersales.engine.runtime import Runtime
 from aftersales.plugins import PluginError
 from aftersales.store.db import DatabaseUnavailable
+from aftersales.web.logs import configure_logging
 from aftersales.workflows.complaints.flow import ComplaintError
 
 app = typer.Typer(
@@ -39,6 +44,27 @@ INGEST = "complaints.ingest_email"
 EXIT_DATABASE = 2
 
 ShopOption = Annotated[str, typer.Option("--shop", help="The shop the complaints mailbox belongs to.")]
+
+
+class _Stderr:
+    """Whatever ``sys.stderr`` is when a line is logged (a test runner swaps it per command)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+@contextmanager
+def _logs_to_stderr() -> Iterator[None]:
+    """Logs go to stderr while the command runs: standard output carries only the JSON answer."""
+    before = structlog.get_config()
+    configure_logging(level=logging.WARNING, stream=cast(TextIO, _Stderr()))
+    try:
+        yield
+    finally:
+        structlog.configure(**before)
 
 
 def _runtime(url: str, *, worker: bool) -> Runtime:
@@ -81,18 +107,17 @@ def ingest(
     if not raw.strip():
         fail("no message on standard input (aftersales mail ingest --shop ID < MESSAGE.eml)")
     moment = _received(received_at)
-    runtime = _runtime(db_url(db), worker=False)
-    try:
-        payload: dict[str, Any] = {"raw": raw}
-        if moment is not None:
-            payload["received_at"] = moment
-        result = runtime.execute_command(INGEST, shop, **payload)
-    except UnknownShop as exc:
-        fail(str(exc))
-    except ComplaintError as exc:
-        fail(str(exc))
-    finally:
-        runtime.shutdown()
+    payload: dict[str, Any] = {"raw": raw}
+    if moment is not None:
+        payload["received_at"] = moment
+    with _logs_to_stderr():
+        runtime = _runtime(db_url(db), worker=False)
+        try:
+            result = runtime.execute_command(INGEST, shop, **payload)
+        except (UnknownShop, ComplaintError) as exc:
+            fail(str(exc))
+        finally:
+            runtime.shutdown()
     print_json({"case_number": result.get("case_number"), "created": bool(result.get("created"))})
 
 
@@ -109,6 +134,7 @@ def listen(
     """Receive complaints over SMTP until interrupted; each message becomes (or joins) a case."""
     from aftersales.workflows.complaints.listener import ComplaintMailListener
 
+    configure_logging(level=logging.INFO)
     runtime = _runtime(db_url(db), worker=worker)
 
     def record(raw: bytes) -> dict[str, Any]:

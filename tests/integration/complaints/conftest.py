@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -41,6 +41,7 @@ complaints:
   reminder_days: [10, 13]
   loaner_for_categories: [laptops]
   repair_days: {{default: 14, laptops: 5}}
+  warranty: {{laptops: {{months: 60, terms: "https://sklep.example/gwarancja"}}}}
   first_response_hours: 8
   business_hours: {{start: "09:00", end: "17:00"}}
 notifications:
@@ -156,6 +157,53 @@ def desk(
             yield Desk(runtime, manual_clock, wc, smtp_sink, observed, str(order["id"]))
         finally:
             runtime.shutdown()
+
+
+def delivered_order(
+    order_id: str,
+    *,
+    delivered_at: datetime,
+    category: str | None = None,
+    email: str = CUSTOMER,
+    price: str = "3499.00",
+    name: str = "Laptop Pro 14",
+) -> Order:
+    """An order snapshot whose goods were delivered at ``delivered_at`` (the liability clock starts then)."""
+    money = lambda amount: {"amount": amount, "currency": "PLN"}  # noqa: E731
+    return Order.model_validate(
+        {
+            "id": order_id,
+            "number": order_id,
+            "platform": "woocommerce",
+            "currency": "PLN",
+            "created_at": (delivered_at - timedelta(days=3)).isoformat(),
+            "updated_at": delivered_at.isoformat(),
+            "customer": {"email": email, "name": "John Doe"},
+            "prices_include_tax": True,
+            "financial_status": "paid",
+            "line_items": [
+                {
+                    "id": f"{order_id}-1",
+                    "name": name,
+                    "quantity": 1,
+                    "subtotal": money(price),
+                    "discount": money("0"),
+                    "tax": money("0"),
+                    "category": category,
+                }
+            ],
+            "shipments": [
+                {"id": f"{order_id}-s", "status": "delivered", "delivered_at": delivered_at.isoformat()}
+            ],
+            "total": money(price),
+        }
+    )
+
+
+@pytest.fixture
+def kit() -> SimpleNamespace:
+    """Helpers for test modules (they cannot import conftest under --import-mode=importlib)."""
+    return SimpleNamespace(delivered_order=delivered_order, SHOP=SHOP, CUSTOMER=CUSTOMER, MERCHANT=MERCHANT)
 
 
 @pytest.fixture

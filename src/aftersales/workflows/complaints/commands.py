@@ -71,6 +71,7 @@ from aftersales.workflows.complaints.intake import (
     LineClaim,
     Opened,
     Submission,
+    claim_lines,
     existing_by_source,
     identify_order,
     open_complaint,
@@ -160,6 +161,8 @@ class DeclarePayload(CustomerPayload):
     remedy: Remedy
     ground: Ground | None = None
     price_reduction: Decimal | None = None
+    lines: list[LinePayload] = Field(default_factory=list)
+    """Which goods of the order the demand is about (a complaint by e-mail rarely says)."""
 
 
 class PersistsPayload(CustomerPayload):
@@ -383,6 +386,13 @@ def declare(ctx: StepContext, **payload: Any) -> dict[str, Any]:
     request = _parse(DeclarePayload, payload)
     case = _customers(ctx, request)
     ladder = ladder_of(case).demand(request.remedy, request.ground)
+    if request.lines:
+        order = ctx.order(case.order_id) if case.order_id else None
+        if order is None:
+            raise ComplaintError(f"complaint {case.number} has no order yet: give the order number first")
+        case.lines = claim_lines(
+            order, [LineClaim(line.line_item_id, line.quantity) for line in request.lines], strict=True
+        )
     if request.price_reduction is not None:
         if request.price_reduction <= 0:
             raise ComplaintError("a price reduction must be more than 0")

@@ -123,7 +123,7 @@ def priority(
 ) -> Priority:
     """The priority of a new complaint and why."""
     reasons: list[str] = []
-    if any(received_at - REPEAT_WINDOW <= at < received_at for at in earlier_complaints):
+    if any(received_at - REPEAT_WINDOW <= at <= received_at for at in earlier_complaints):
         reasons.append("repeat")
     if value is not None and value >= HIGH_VALUE:
         reasons.append("high_value")
