@@ -122,3 +122,41 @@ def test_a_failing_adjustments_hook_moves_no_money(shop: Any) -> None:
     [alert] = shop.messages("return_alert")
     assert "refund adjustments failed" in alert.message["text"]
     assert "pricing service timed out" in alert.message["text"]
+
+
+def test_the_wrong_item_goes_to_a_person_who_refunds_only_what_came_back(shop: Any) -> None:
+    order = shop.add_order()
+    case = shop.command(
+        "request_withdrawal",
+        order_number="727",
+        email=EMAIL,
+        lines=[{"line_item_id": "315"}, {"line_item_id": "316"}],
+    )
+    number = case["case_number"]
+    after = shop.command(
+        "receive",
+        case_number=number,
+        lines=[
+            {"line_item_id": "315", "outcome": "received", "disposition": "restock"},
+            {"line_item_id": "316", "outcome": "wrong_item"},
+        ],
+    )
+    assert after["status"] == "manual_review"
+    assert shop.refunds_at_shop(order["id"]) == []
+    [alert] = shop.messages("return_alert")
+    assert "wrong item" in alert.message["text"]
+
+    shop.command("settle", case_number=number, actor="merchant:anna")
+    assert shop.case(number).status == "refunded"
+    [refund] = shop.refunds_at_shop(order["id"])
+    assert refund["amount"] == "3.23"  # the mug that came back; not the teapot that did not
+    refunded = [
+        (meta["value"], line["quantity"])
+        for line in refund["line_items"]
+        for meta in line["meta_data"]
+        if meta["key"] == "_refunded_item_id"
+    ]
+    assert refunded == [("315", -1)]
+    settled = shop.load(number)
+    lines = {(line.line_item_id, line.logistics.value, line.settlement.value) for line in settled.lines}
+    assert lines == {("315", "received", "succeeded"), ("316", "wrong_item", "none")}
