@@ -39,12 +39,16 @@ def insert_ignoring_duplicates(
     """
     if not rows:
         return []
-    stmt = _insert(session, entity).on_conflict_do_nothing()
+    # Core, on the session's connection (the same transaction): the ORM's bulk path would
+    # add per-row bookkeeping, and with RETURNING it costs more than the INSERT itself.
+    table: Any = entity.__table__
+    stmt = _insert(session, table).on_conflict_do_nothing()
+    connection = session.connection()
     if not returning:
-        session.execute(stmt, list(rows))
+        connection.execute(stmt, list(rows))
         return []
-    key: Any = entity.__mapper__.primary_key[0]
-    return [int(v) for v in session.scalars(stmt.returning(key), list(rows))]
+    key = table.primary_key.columns[0]
+    return [int(v) for v in connection.execute(stmt.returning(key), list(rows)).scalars()]
 
 
 def bump_counter(session: Session, shop_id: str, name: str) -> int:

@@ -18,6 +18,7 @@ UNIQUE (subscription, episode) key makes a second run of the same wave write not
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -245,12 +246,48 @@ Letters only, so they pass HTML escaping and URL filters unchanged and cannot oc
 template by accident."""
 
 
+_PARTS = ("subject", "text", "html")
+_KEY_OF = {marker: key for key, marker in _MARKERS.items()}
+_SPLIT = re.compile("(" + "|".join(_MARKERS.values()) + ")")
+
+
+@dataclass(frozen=True)
+class _Template:
+    """A wave's alert rendered once, cut at the link markers: literal text and link names alternate."""
+
+    data: dict[str, Any]
+    parts: dict[str, list[str]]
+    keys: frozenset[str]
+    """The links the template shows (a link no template shows is not signed for each subscriber)."""
+
+    @classmethod
+    def cut(cls, message: Message) -> _Template:
+        data = message.model_dump(mode="json")
+        parts: dict[str, list[str]] = {}
+        keys: set[str] = set()
+        for part in _PARTS:
+            rendered = data.get(part)
+            if rendered:
+                pieces = _SPLIT.split(rendered)
+                parts[part] = [_KEY_OF[p] if i % 2 else p for i, p in enumerate(pieces)]
+                keys.update(parts[part][1::2])
+        return cls(data, parts, frozenset(keys))
+
+    def fill(self, to: str, links: dict[str, str]) -> dict[str, Any]:
+        data = dict(self.data)
+        data["to"] = to
+        for part, pieces in self.parts.items():
+            values = {k: str(escape(v)) for k, v in links.items()} if part == "html" else links
+            data[part] = "".join(values[p] if i % 2 else p for i, p in enumerate(pieces))
+        return data
+
+
 class _AlertComposer:
     """Render the alert once per locale and wave, then put each subscriber's links in.
 
     The alert says the same thing to everyone in a wave but its links; rendering Jinja per
-    subscriber costs more than everything else in a wave together. The links replace the
-    markers in the rendered subject, text and HTML (HTML-escaped there). A template that
+    subscriber costs more than everything else in a wave together. The links go where the
+    markers were in the rendered subject, text and HTML (HTML-escaped there). A template that
     transforms a link so the marker no longer appears falls back to a render per subscriber,
     which is slower but still right. Each finished message goes through
     ``aftersales_notification_render`` (``ports.observe``) on its own.
@@ -259,43 +296,36 @@ class _AlertComposer:
     def __init__(self, ports: WavePorts, context: dict[str, Any]) -> None:
         self.ports = ports
         self.context = context
-        self._templates: dict[str, dict[str, Any] | None] = {}
+        self._templates: dict[str, _Template | None] = {}
 
-    def _template(self, locale: str) -> dict[str, Any] | None:
+    def template(self, locale: str) -> _Template | None:
         if locale not in self._templates:
             message = self.ports.render(to="", locale=locale, context={**self.context, **_MARKERS})
-            text = f"{message.subject}\n{message.text}"
-            usable = _MARKERS["product_url"] in text and _MARKERS["unsubscribe_url"] in text
-            self._templates[locale] = message.model_dump(mode="json") if usable else None
+            cut = _Template.cut(message)
+            usable = {"product_url", "unsubscribe_url"} <= cut.keys
+            self._templates[locale] = cut if usable else None
         return self._templates[locale]
+
+    def wants(self, locale: str, key: str) -> bool:
+        """Whether this locale's alert shows the link ``key`` (always, when rendered per subscriber)."""
+        template = self.template(locale)
+        return template is None or key in template.keys
 
     def compose(self, to: str, locale: str, links: dict[str, str]) -> dict[str, Any]:
         """The outbox JSON of one subscriber's alert."""
-        one_click = list_unsubscribe_headers(links["unsubscribe_url"])
-        base = self._template(locale)
-        if base is None:
+        template = self.template(locale)
+        if template is None:
             message = self.ports.render(to=to, locale=locale, context={**self.context, **links})
             data = message.model_dump(mode="json")
         else:
-            data = dict(base)
-            data["to"] = to
-            for part in ("subject", "text", "html"):
-                if data.get(part):
-                    data[part] = _fill(data[part], links, html=part == "html")
+            data = template.fill(to, links)
         # Every alert carries the one-click header, whatever the template did.
-        data["headers"] = {**data.get("headers", {}), **one_click}
+        data["headers"] = {**data.get("headers", {}), **list_unsubscribe_headers(links["unsubscribe_url"])}
         if self.ports.observe is None:
             return data
         message = Message.model_validate(data)
         self.ports.observe(message)
         return message.model_dump(mode="json")
-
-
-def _fill(rendered: str, links: dict[str, str], *, html: bool) -> str:
-    for key, marker in _MARKERS.items():
-        if marker in rendered:
-            rendered = rendered.replace(marker, str(escape(links[key])) if html else links[key])
-    return rendered
 
 
 def enqueue_alerts(
@@ -354,8 +384,11 @@ def enqueue_alerts(
                 "unsubscribe_url": unsubscribe_url(
                     rules, ports.tokens.unsubscribe_token(sub_id, everything=True)
                 ),
-                "unsubscribe_variant_url": unsubscribe_url(rules, ports.tokens.unsubscribe_token(sub_id)),
             }
+            if composer.wants(locale, "unsubscribe_variant_url"):
+                links["unsubscribe_variant_url"] = unsubscribe_url(
+                    rules, ports.tokens.unsubscribe_token(sub_id)
+                )
             messages.append(
                 {
                     "shop_id": episode.shop_id,
