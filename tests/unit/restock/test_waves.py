@@ -259,3 +259,27 @@ def test_each_alert_carries_its_own_links_also_when_a_template_rewrites_them(wor
         unsubscribe_link = row.message["headers"]["List-Unsubscribe"].strip("<>")
         assert unsubscribe_link in text or unsubscribe_link in row.message.get("html", "")
         assert world.tokens.read_unsubscribe(unsubscribe_link.rsplit("/", 1)[1]).subscription_id == sub.id
+
+
+def test_rules_come_from_the_shop_policy() -> None:
+    from aftersales.policy import default_policy
+    from aftersales.workflows.restock import RestockRules
+
+    policy = default_policy(
+        "Sklep",
+        restock={"wave": {"per_unit": 5, "interval": "30m"}, "min_stock": 2, "attribution_days": 10},
+    )
+    rules = RestockRules.from_policy(policy, public_url="https://alerts.example/")
+    assert (rules.per_unit, rules.interval, rules.min_stock, rules.attribution_days) == (
+        5,
+        timedelta(minutes=30),
+        2,
+        10,
+    )
+    assert rules.timezone == "Europe/Warsaw" and rules.public_url == "https://alerts.example"
+    # The policy's default quiet hours (21:00-08:00 shop time) move a 23:00 wave to 08:00.
+    late = datetime(2026, 5, 4, 21, 0, tzinfo=UTC)  # 23:00 in Warsaw
+    assert rules.wave_start(late) == datetime(2026, 5, 5, 6, 0, tzinfo=UTC)
+    assert rules.wave_start(datetime(2026, 5, 5, 7, 0, tzinfo=UTC)) == datetime(2026, 5, 5, 7, 0, tzinfo=UTC)
+    loud = RestockRules.from_policy(default_policy("Sklep", restock={"quiet_hours": None}))
+    assert loud.wave_start(late) == late
