@@ -93,6 +93,8 @@ class StepContext:
         self._services = services
         self._shop = shop
         self._policy: Any = None
+        self._lines_seen: dict[str, list[dict[str, Any]]] = {}
+        """Each case's lines as last read or written here: unchanged lines are not rewritten."""
         self.after = after if after is not None else AfterCommit()
 
     # -- what the step runs with ------------------------------------------------------------
@@ -168,7 +170,7 @@ class StepContext:
                 )
             ).first()
             if existing is not None:
-                return case_store.to_cases(self._session, [existing])[0]
+                return self._seen(case_store.to_cases(self._session, [existing]))[0]
         now = self.now()
         case_type = CaseType(type)
         case = Case(
@@ -201,16 +203,19 @@ class StepContext:
         self._session.add(row)
         self._session.flush()
         self._session.add_all(case_store.line_rows(case))
+        self._seen([case])
         self._log(case, "opened", None, case.status, actor=actor, reason=reason, data={}, visible=True)
         case.version = row.version
         self.after.transitions.append((case.model_copy(deep=True), "", case.status, "opened"))
         return case
 
     def load_case(self, case_id: str) -> Case | None:
-        return case_store.get_case(self._session, self.shop_id, case_id)
+        case = case_store.get_case(self._session, self.shop_id, case_id)
+        return self._seen([case])[0] if case is not None else None
 
     def find_case(self, number: str) -> Case | None:
-        return case_store.find_case(self._session, number, self.shop_id)
+        case = case_store.find_case(self._session, number, self.shop_id)
+        return self._seen([case])[0] if case is not None else None
 
     def cases_for_order(self, order_id: str) -> list[Case]:
         rows = self._session.scalars(
@@ -218,7 +223,12 @@ class StepContext:
             .where(CaseRow.shop_id == self.shop_id, CaseRow.order_id == str(order_id))
             .order_by(CaseRow.opened_at, CaseRow.number)
         )
-        return case_store.to_cases(self._session, list(rows))
+        return self._seen(case_store.to_cases(self._session, list(rows)))
+
+    def _seen(self, cases: list[Case]) -> list[Case]:
+        for case in cases:
+            self._lines_seen[case.id] = [line.model_dump(mode="json") for line in case.lines]
+        return cases
 
     def transition(
         self,
@@ -276,7 +286,10 @@ class StepContext:
             self._session.flush()  # the compare-and-set UPDATE ... WHERE version = seen
         except StaleDataError as exc:
             raise CaseConflict(f"case {number} was changed by another transaction") from exc
-        case_store.replace_lines(self._session, case)
+        lines = [line.model_dump(mode="json") for line in case.lines]
+        if self._lines_seen.get(case.id) != lines:
+            case_store.replace_lines(self._session, case)
+            self._lines_seen[case.id] = lines
         case.version = row.version
         case.status = row.status
         return old

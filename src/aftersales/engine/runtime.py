@@ -120,6 +120,7 @@ class Runtime:
         self._sweeper: threading.Thread | None = None
         self._lost_id = threading.Event()
         self._policies: dict[tuple[str, str], Any] = {}
+        self._offered: dict[str, float] = {}
         self._local = threading.local()
 
     # -- services the steps use -------------------------------------------------------------
@@ -192,6 +193,7 @@ class Runtime:
             migrate.upgrade(self.db_url)
         import_workflows([*self.workflows, *self.imports])
         self.plugins  # noqa: B018 - load (and validate) the plugins now, not in the first job
+        self._bind_builtins()
         if worker:
             self.executor_id = executors.claim(
                 self.sessions,
@@ -217,6 +219,12 @@ class Runtime:
             log.info("worker_started", executor_id=self.executor_id, concurrency=self.settings.concurrency)
         self._launched = True
         return self
+
+    def _bind_builtins(self) -> None:
+        """Built-in observers that write (outbound webhook events) need this process's database."""
+        from aftersales.builtin import outbound_webhooks
+
+        outbound_webhooks.bind(self.sessions, self.clock.now)
 
     @property
     def is_worker(self) -> bool:
@@ -357,9 +365,19 @@ class Runtime:
         if self._durable is None:
             raise RuntimeError("sweep() needs a launched worker; inline, use run_until_idle()")
         counts = dict.fromkeys(_JOBS, 0)
-        for item in self.due(grace=grace):
+        window = self.settings.grace if grace is None else grace
+        due = self.due(grace=grace)
+        now = time.monotonic()
+        with self._lock:
+            # re-offer a piece of work at most once per grace period: a backlog of due rows
+            # would otherwise cost one deduplicated insert per row per pass
+            self._offered = {k: t for k, t in self._offered.items() if now - t < window}
+            fresh = [item for item in due if item.dedupe not in self._offered]
+        for item in fresh:
             self._durable.enqueue(item.kind, item.ref, item.dedupe)
             counts[item.kind] += 1
+            with self._lock:
+                self._offered[item.dedupe] = now
         return counts
 
     def run_until_idle(self, timeout: float = 30.0) -> dict[str, int]:
