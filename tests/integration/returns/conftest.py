@@ -98,9 +98,10 @@ class Harness:
         return result
 
     # -- what happened -------------------------------------------------------------------------
-    def count(self, model: type[Any]) -> int:
+    def count(self, model: type[Any], **where: Any) -> int:
         with self.rt.read_session() as session:
-            return len(list(session.scalars(select(model))))
+            query = select(model).filter_by(**where)
+            return len(list(session.scalars(query)))
 
     def load(self, number: str) -> Case:
         with self.rt.read_session() as session:

@@ -16,12 +16,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from aftersales.store.models import CaseRow
+from aftersales.store.models import CaseRow, InboxItem
 from aftersales.workflows.returns.eligibility import InvalidRequest
 
 EMAIL = "ewa@example.pl"
 ORDER_ID = 5_801_234_567_890
 SHOES, CAP = 11_001, 11_002
+
+
+def pln(amount: str) -> dict[str, Any]:
+    return {"shop_money": {"amount": amount, "currency_code": "PLN"}}
 
 
 def delivered_order() -> dict[str, Any]:
@@ -46,6 +50,7 @@ def delivered_order() -> dict[str, Any]:
                 "title": "Buty",
                 "quantity": 2,
                 "price": "100.00",
+                "price_set": pln("100.00"),
                 "product_id": 1,
                 "variant_id": 11,
             },
@@ -54,11 +59,22 @@ def delivered_order() -> dict[str, Any]:
                 "title": "Czapka",
                 "quantity": 1,
                 "price": "90.00",
+                "price_set": pln("90.00"),
                 "product_id": 2,
                 "variant_id": 21,
             },
         ],
-        "shipping_lines": [{"id": 12_001, "title": "Kurier", "price": "10.00", "discounted_price": "10.00"}],
+        "total_price_set": pln("300.00"),
+        "shipping_lines": [
+            {
+                "id": 12_001,
+                "title": "Kurier",
+                "price": "10.00",
+                "price_set": pln("10.00"),
+                "discounted_price": "10.00",
+                "discounted_price_set": pln("10.00"),
+            }
+        ],
         "fulfillments": [
             {
                 "id": 13_001,
@@ -102,6 +118,7 @@ def order(shopify: Any) -> dict[str, Any]:
     body = delivered_order()
     shopify.fake.add_order(body)
     shopify.deliver("orders/updated", body)
+    assert shopify.count(InboxItem, state="done") == 1  # the webhook body normalizes; the order is stored
     return body
 
 
@@ -208,3 +225,27 @@ def test_a_refund_made_in_the_shopify_admin_settles_the_case_and_is_never_paid_a
     other = [{"line_item_id": str(SHOES), "reason": "size_too_small"}]
     again = shopify.command("request_return", order_number="1042", email=EMAIL, lines=other)
     assert again["status"] == "approved"
+
+
+def test_a_delivery_reported_later_starts_the_withdrawal_clock_on_the_open_case(shopify: Any) -> None:
+    shopify.clock.set(datetime(2026, 1, 30, 12, tzinfo=UTC))
+    travelling = delivered_order()
+    travelling["fulfillments"][0].update(shipment_status="in_transit", updated_at="2026-01-30T12:00:00+01:00")
+    shopify.fake.add_order(travelling)
+    shopify.deliver("orders/updated", travelling)
+    # withdrawing before the goods arrive is the consumer's right (art. 27 u.p.k.)
+    case = shopify.command(
+        "request_withdrawal", order_number="1042", email=EMAIL, lines=[{"line_item_id": str(CAP)}]
+    )
+    assert case["status"] == "approved"
+    assert "withdrawal_window" not in case["deadlines"]
+
+    shopify.clock.set(datetime(2026, 2, 2, 12, tzinfo=UTC))
+    delivered = delivered_order()
+    delivered["updated_at"] = "2026-02-02T13:00:00+01:00"
+    shopify.fake.add_order(delivered)
+    shopify.deliver("orders/updated", delivered)
+    windows = shopify.load(case["case_number"]).deadlines
+    # delivered Monday 2 February → the window closes at the end of Monday 16 February, Warsaw time
+    assert windows["withdrawal_window"] == datetime(2026, 2, 16, 23, 0, tzinfo=UTC)
+    assert windows["return_window"] == datetime(2026, 3, 4, 23, 0, tzinfo=UTC)
