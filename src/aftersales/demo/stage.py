@@ -21,6 +21,7 @@ finish in seconds; the code paths are the production ones.
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import hmac
 import json
@@ -281,6 +282,10 @@ def _register(runtime: Runtime, seat: ShopSeat, credentials: dict[str, Any]) -> 
 
 def _start_shopify(factory: Callable[..., Any], say: Callable[[str], None]) -> Any:
     fake = factory(token=f"shpat_{uuid.uuid4().hex}", shop_domain=SHOPIFY_DOMAIN)
+    # The Admin schema is a few hundred thousand long-lived objects; every later full garbage
+    # collection would walk them again. Freezing moves what exists now out of the collector's
+    # sight (it is never garbage while the fake runs), which saves seconds of CPU per run.
+    gc.freeze()
     fake.start()
     say(f"fake Shopify at {fake.url}")
     return fake
