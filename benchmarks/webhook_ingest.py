@@ -22,6 +22,10 @@ endpoint near its own speed and hide the ratio). Two phases per server:
    latency measured from each request's *scheduled* time, so a stall is not hidden by the
    requests that were never sent during it.
 
+``cpu_ratio`` is the same comparison in server CPU time per request (from /proc): on a machine
+shared with other work the wall-clock ratio moves with the neighbours' load, the CPU cost of a
+request much less; ``loadavg_before``/``after`` say how busy the machine was.
+
 Targets (issue 7): ratio ≥ 0.5 and p99 ≤ 25 ms at 200 requests/s. Not pass/fail; ``--check``
 exits 1 when a target is missed. The engine's enqueue is not measured here (the runtime's
 ``submit_inbox_async`` is a no-op): the route acknowledges once the inbox row is committed,
@@ -298,6 +302,15 @@ async def open_loop(
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def count_inbox(db_url: str) -> int:
     from sqlalchemy import func, select
 
@@ -324,6 +337,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for name, port in (("ingest", ingest_port), ("bare", bare_port))
         }
         ports = {"ingest": ingest_port, "bare": bare_port}
+        pids = {"ingest": ingest.pid, "bare": bare.pid}
         cursor = {"ingest": 0, "bare": 0}
         per_server: dict[str, dict[str, Any]] = {}
         for name in ("ingest", "bare"):
@@ -337,16 +351,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             cursor[name] = start + latency["requests"]
             per_server[name] = {
                 "latency": latency,
-                "throughput": {"requests": 0, "seconds": 0.0, "statuses": {}},
+                "throughput": {"requests": 0, "seconds": 0.0, "cpu": 0.0, "sent": 0, "statuses": {}},
             }
         # throughput in alternating one-second slices, so both servers see the same background load
         for _ in range(max(1, round(args.seconds))):
             for name in ("ingest", "bare"):
+                cpu_before = cpu_seconds(pids[name])
                 sliced = asyncio.run(
                     closed_loop(ports[name], wires[name][cursor[name] :], args.concurrency, 1.0, 0.2)
                 )
                 cursor[name] += sliced["sent_total"]
                 total = per_server[name]["throughput"]
+                total["cpu"] += cpu_seconds(pids[name]) - cpu_before
+                total["sent"] += sliced["sent_total"]
                 total["requests"] += sliced["requests"]
                 total["seconds"] += sliced["seconds"]
                 for status, count in sliced["statuses"].items():
@@ -354,6 +371,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for name in per_server:
             total = per_server[name]["throughput"]
             total["rps"] = total["requests"] / total["seconds"]
+            total["cpu_ms_per_request"] = total["cpu"] / max(1, total["sent"]) * 1000
         inbox_rows = count_inbox(db_url)
     finally:
         for process in (ingest, bare):
@@ -366,6 +384,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "ratio": round(ratio, 3),
         "ingest_rps": round(ingest_r["throughput"]["rps"], 1),
         "bare_rps": round(bare_r["throughput"]["rps"], 1),
+        "cpu_ratio": round(
+            bare_r["throughput"]["cpu_ms_per_request"] / ingest_r["throughput"]["cpu_ms_per_request"], 3
+        ),
+        "ingest_cpu_ms_per_request": round(ingest_r["throughput"]["cpu_ms_per_request"], 3),
+        "bare_cpu_ms_per_request": round(bare_r["throughput"]["cpu_ms_per_request"], 3),
         "p50_ms": round(ingest_r["latency"]["p50_ms"], 2),
         "p99_ms": round(ingest_r["latency"]["p99_ms"], 2),
         "max_ms": round(ingest_r["latency"]["max_ms"], 2),
@@ -391,7 +414,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result["summary"] = (
         f"ingest {result['ingest_rps']:.0f} req/s vs bare {result['bare_rps']:.0f} req/s "
         f"(ratio {result['ratio']:.2f}, target ≥ 0.5); at {args.rate:.0f} req/s p50 {result['p50_ms']:.1f} ms, "
-        f"p99 {result['p99_ms']:.1f} ms (target ≤ 25 ms); {inbox_rows} inbox rows recorded"
+        f"p99 {result['p99_ms']:.1f} ms (target ≤ 25 ms); server CPU per request {result['ingest_cpu_ms_per_request']:.2f} "
+        f"vs {result['bare_cpu_ms_per_request']:.2f} ms (cpu_ratio {result['cpu_ratio']:.2f}); "
+        f"{inbox_rows} inbox rows recorded; load average {load_before[0]:.1f}"
     )
     return result
 
