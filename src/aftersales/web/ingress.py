@@ -548,7 +548,7 @@ def webhook_endpoint(runtime: IngressRuntime, settings: WebSettings, metrics: We
                 error=error,
             )
         try:
-            with anyio.fail_after(settings.db_timeout_seconds):
+            async with asyncio.timeout(settings.db_timeout_seconds):
                 verdict = await writer.submit(job)
         except (IngestUnavailable, TimeoutError) as exc:
             error = str(exc) if isinstance(exc, IngestUnavailable) else "database write timed out"
