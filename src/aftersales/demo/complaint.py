@@ -54,6 +54,7 @@ class DeemedComplaint(Scenario):
     key = "complaint"
     title = "Complaint deemed accepted after 14 days"
     platform = "Shopify"
+    workflow = "complaints"
 
     def __init__(self) -> None:
         self.order_id = ""

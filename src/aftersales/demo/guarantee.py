@@ -40,6 +40,7 @@ class LateDispatch(Scenario):
     key = "guarantee"
     title = "Late dispatch paid out automatically"
     platform = "Shopify"
+    workflow = "guarantee"
 
     def __init__(self) -> None:
         self.order_id = ""

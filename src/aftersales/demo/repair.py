@@ -31,6 +31,7 @@ class RepairWithLoaner(Scenario):
     key = "repair"
     title = "Repair with a loaner"
     platform = "Shopify"
+    workflow = "complaints"
 
     def __init__(self) -> None:
         self.order_id = ""

@@ -43,6 +43,7 @@ class Restock(Scenario):
     key = "restock"
     title = "Back-in-stock alert in two waves"
     platform = "WooCommerce"
+    workflow = "restock"
 
     def __init__(self) -> None:
         self.product_id = 0

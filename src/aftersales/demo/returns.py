@@ -35,6 +35,7 @@ class LateReturn(Scenario):
     key = "return"
     title = "Commercial return declined out of window"
     platform = "Shopify"
+    workflow = "returns"
 
     def __init__(self) -> None:
         self.order_id = ""

@@ -39,7 +39,11 @@ def _safely(scenario: Scenario, step: Callable[[], object], failed: dict[str, Ou
 def play(stage: Stage, scenarios: Sequence[Scenario], say: Callable[[str], None]) -> list[Outcome]:
     """Run ``scenarios`` on ``stage``; one outcome per scenario, in the given order."""
     failed: dict[str, Outcome] = {}
+    broken: dict[str, str] = getattr(stage, "broken", {})
     for scenario in scenarios:
+        if scenario.workflow in broken:
+            failed[scenario.key] = _failure(scenario, NotAvailable(broken[scenario.workflow]))
+            continue
         say(f"▶ {scenario.title} ({scenario.platform})")
         _safely(scenario, lambda s=scenario: s.start(stage), failed)  # type: ignore[misc]
     _settle(stage, say)

@@ -73,6 +73,8 @@ class Scenario:
     key: ClassVar[str]
     title: ClassVar[str]
     platform: ClassVar[str]
+    workflow: ClassVar[str]
+    """The package under ``aftersales.workflows`` whose handlers the story exercises."""
 
     def start(self, stage: Stage) -> None:
         raise NotImplementedError

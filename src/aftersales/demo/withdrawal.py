@@ -35,6 +35,7 @@ class Withdrawal(Scenario):
     key = "withdrawal"
     title = "Withdrawal refunded automatically"
     platform = "WooCommerce"
+    workflow = "returns"
 
     def __init__(self) -> None:
         self.order_id = ""

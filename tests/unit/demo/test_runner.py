@@ -20,9 +20,10 @@ T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 
 
 class StubStage:
-    def __init__(self) -> None:
+    def __init__(self, broken: dict[str, str] | None = None) -> None:
         self.clock = T0
         self.visited: list[datetime] = []
+        self.broken = broken or {}
 
     def now(self) -> datetime:
         return self.clock
@@ -37,6 +38,7 @@ class StubStage:
 
 class Passes(Scenario):
     key, title, platform = "passes", "A story that works", "WooCommerce"
+    workflow = "returns"
 
     def start(self, stage: Any) -> None:
         pass
@@ -49,6 +51,7 @@ class Waits(Scenario):
     """Waits for two timers; acts between them, as the restock scenario does."""
 
     key, title, platform = "waits", "A story with timers", "Shopify"
+    workflow = "returns"
     due = (T0 + timedelta(days=14), T0 + timedelta(hours=1))
 
     def __init__(self) -> None:
@@ -70,6 +73,7 @@ class Waits(Scenario):
 
 class Missing(Scenario):
     key, title, platform = "missing", "A story whose workflow is not built", "Shopify"
+    workflow = "returns"
 
     def start(self, stage: Any) -> None:
         raise NotAvailable("command 'complaints.submit' is not registered by any workflow")
@@ -80,6 +84,7 @@ class Missing(Scenario):
 
 class Breaks(Scenario):
     key, title, platform = "breaks", "A story that goes wrong", "WooCommerce"
+    workflow = "returns"
 
     def start(self, stage: Any) -> None:
         pass
@@ -107,6 +112,20 @@ def test_the_clock_visits_each_waiting_moment_in_order() -> None:
     play(stage, [waits], lambda _: None)  # type: ignore[arg-type]
     assert stage.visited == [T0 + timedelta(hours=1), T0 + timedelta(days=14)]
     assert waits.woken == stage.visited
+
+
+def test_a_workflow_that_does_not_import_makes_its_stories_unavailable_not_the_demo() -> None:
+    error = "aftersales.workflows.complaints does not import: SyntaxError: invalid syntax"
+    stage = StubStage(broken={"complaints": error})
+
+    class Complaint(Passes):
+        key, workflow = "complaint", "complaints"
+
+    outcomes = play(stage, [Passes(), Complaint()], lambda _: None)  # type: ignore[arg-type]
+    assert [(o.key, o.ok, o.available, o.problem) for o in outcomes] == [
+        ("passes", True, True, None),
+        ("complaint", False, False, f"not available: {error}"),
+    ]
 
 
 def test_the_table_shows_a_failure_in_words() -> None:
