@@ -241,6 +241,71 @@ def endpoint_list(
         typer.echo(f"{row['id']:>4}  {'active' if row['active'] else 'inactive':<8}  {row['url']}")
 
 
+# -- API keys for the merchant API -------------------------------------------------------------
+
+api_key_app = typer.Typer(
+    help="Per-shop API keys for the merchant API (Authorization: Bearer KEY).", no_args_is_help=True
+)
+app.add_typer(api_key_app, name="api-key")
+
+
+@api_key_app.command("create")
+def api_key_create(
+    shop_id: Annotated[str, typer.Argument(metavar="ID")],
+    label: Annotated[str, typer.Option("--label", help="Who uses the key; recorded as the actor.")] = "",
+    db: DbOption = None,
+) -> None:
+    """Issue a key for the shop. It is printed once, here: only its hash is stored."""
+    from aftersales.web.api.keys import create_key
+
+    sessions = open_store(db_url(db))
+    with sessions() as session, session.begin():
+        if session.get(Shop, shop_id) is None:
+            fail(f"no shop {shop_id!r}")
+        issued = create_key(session, shop_id, label, datetime.now(UTC))
+    typer.echo(f"API key {issued.id} for shop {shop_id} (shown once, store it now):", err=True)
+    typer.echo(issued.key)
+
+
+@api_key_app.command("list")
+def api_key_list(
+    shop_id: Annotated[str, typer.Argument(metavar="ID")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+    db: DbOption = None,
+) -> None:
+    """List the shop's keys: id, label, creation time, fingerprint (never the key)."""
+    from aftersales.web.api.keys import list_keys
+
+    sessions = open_store(db_url(db))
+    with sessions() as session:
+        if session.get(Shop, shop_id) is None:
+            fail(f"no shop {shop_id!r}")
+        rows = list_keys(session, shop_id)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        typer.echo(f"shop {shop_id} has no API keys")
+    for row in rows:
+        typer.echo(f"{row['id']:>4}  {row['fingerprint']}  {row['created_at']}  {row['label']}")
+
+
+@api_key_app.command("revoke")
+def api_key_revoke(
+    shop_id: Annotated[str, typer.Argument(metavar="ID")],
+    key_id: Annotated[int, typer.Argument(metavar="KEY_ID", help="The id from 'api-key list'.")],
+    db: DbOption = None,
+) -> None:
+    """Revoke a key: the next request with it is answered 401."""
+    from aftersales.web.api.keys import revoke_key
+
+    sessions = open_store(db_url(db))
+    with sessions() as session, session.begin():
+        if not revoke_key(session, shop_id, key_id):
+            fail(f"shop {shop_id!r} has no API key {key_id}")
+    typer.echo(f"API key {key_id} of shop {shop_id} revoked")
+
+
 def register(root: typer.Typer) -> None:
     """Add ``aftersales shop ...`` to the root app."""
     root.add_typer(app, name="shop")

@@ -22,11 +22,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from aftersales.builtin import outbound_webhooks
+from aftersales.web.api import api_routes
 from aftersales.web.health import readiness
 from aftersales.web.ingress import webhook_endpoint
 from aftersales.web.links import secret_key
 from aftersales.web.logs import configure_logging
 from aftersales.web.metrics import WebMetrics
+from aftersales.web.pages import page_routes
 from aftersales.web.runtime import IngressRuntime
 from aftersales.web.settings import WebSettings
 
@@ -64,6 +66,8 @@ def create_app(runtime: IngressRuntime, *, settings: WebSettings | None = None) 
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Route("/readyz", readyz, methods=["GET", "HEAD"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        *page_routes(runtime),  # customer pages and status links (aftersales.web.pages)
+        *api_routes(runtime),  # customer + merchant JSON APIs, /openapi.json (aftersales.web.api)
     ]
     app = Starlette(routes=routes)
     app.state.runtime = runtime
