@@ -9,6 +9,7 @@ real socket. Attachments go to the test's temporary directory.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from aftersales.engine.runtime import Runtime
 from aftersales.engine.settings import EngineSettings
 from aftersales.plugins import load_plugins
 from aftersales.store.cases import find_case, timeline
+from aftersales.store.migrate import upgrade
 from aftersales.store.models import Effect, OutboxMessage, Shop
 from aftersales.testing import SmtpSink
 from aftersales_woocommerce.testing import FakeWooCommerce, sample_order
@@ -123,14 +125,25 @@ class Desk:
             store_order(session, SHOP, order, self.clock.now())
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file at the schema's head; each test copies it (migrating per test is the slow part)."""
+    path = tmp_path_factory.mktemp("complaints-template") / "aftersales.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
 def desk(
-    sqlite_url: str,
+    migrated_template: Path,
     manual_clock: ManualClock,
     smtp_sink: SmtpSink,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Desk]:
+    database = tmp_path / "aftersales.db"
+    shutil.copyfile(migrated_template, database)
+    sqlite_url = f"sqlite:///{database}"
     monkeypatch.setenv("AFTERSALES_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("AFTERSALES_SECRET_KEY", "complaints-test-secret")
     observed = Observed()

@@ -245,3 +245,48 @@ def test_a_plugin_decision_the_ladder_forbids_is_not_sent(desk, plugin) -> None:
     case = desk.case(number)
     assert case.status == "manual_review"
     assert desk.outbox("complaint_answer") == []
+
+
+def test_a_warranty_claim_gives_the_guarantor_14_days_from_receiving_the_item(desk, kit) -> None:  # type: ignore[no-untyped-def]
+    desk.store(
+        kit.delivered_order("5006", delivered_at=datetime(2023, 9, 1, 12, tzinfo=UTC), category="laptops")
+    )
+    number = submit(desk, order_number="5006", lines=[], type="warranty", description="The hinge broke.")[
+        "case_number"
+    ]
+    assert number.startswith("WR-")
+    desk.cmd("complaints.answer", case_number=number, decision="accept", text="Covered by our guarantee.")
+    desk.run()
+    desk.until(datetime(2026, 5, 6, 11, 0, tzinfo=WAW))
+    desk.cmd("complaints.item_received", case_number=number)
+    case = desk.case(number)
+    assert case.deadlines["guarantee_action_due"] == datetime(2026, 5, 21, 0, 0, tzinfo=WAW)
+    desk.cmd("complaints.report_delay", case_number=number, expected_by="2026-05-25", reason="hinge on order")
+    desk.until(datetime(2026, 5, 21, 0, 5, tzinfo=WAW))
+    assert len(desk.mails_to(MERCHANT, "guarantee deadline")) == 1
+
+
+def test_a_corrected_answer_may_follow_and_the_first_to_reach_the_consumer_counts(desk, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    number = submit(desk)["case_number"]
+    monkeypatch.setenv("AFTERSALES_SMTP_PORT", "1")
+    desk.cmd("complaints.answer", case_number=number, decision="reject", text="Not a defect.")
+    desk.run()  # the mail server is down: the rejection waits in the outbox, backing off
+    monkeypatch.setenv("AFTERSALES_SMTP_PORT", str(desk.sink.port))
+    desk.cmd(
+        "complaints.answer",
+        case_number=number,
+        decision="switch",
+        remedy="replace",
+        because="impossible",
+        text="On second thought: the mug cannot be repaired, we replace it.",
+    )
+    desk.run()
+    assert desk.case(number).status == "replacing"
+    desk.advance(hours=1)  # the stale rejection is delivered later: it changes nothing
+    assert desk.case(number).status == "replacing"
+    bodies = [
+        m.get_body(("plain",)).get_content() for m in desk.mails_to(CUSTOMER, "Odpowiedź na reklamację")
+    ]
+    assert len(bodies) == 2 and "second thought" in bodies[0]
+    with pytest.raises(ValueError, match="answer was already given"):
+        desk.cmd("complaints.answer", case_number=number, decision="accept", text="again")

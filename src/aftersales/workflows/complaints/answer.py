@@ -29,7 +29,7 @@ keeps running, so silence still ends in the customer's favour.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -64,9 +64,9 @@ from aftersales.workflows.complaints.flow import (
     set_ladder,
     timer_id,
 )
-from aftersales.workflows.complaints.ladder import AnswerKind, LadderViolation, TraderAnswer
+from aftersales.workflows.complaints.ladder import AnswerKind, Ladder, LadderViolation, TraderAnswer
 from aftersales.workflows.complaints.sla import OpeningHours, add_business_hours, priority
-from aftersales.workflows.complaints.states import CLOCK_RUNNING, ComplaintEvent, ComplaintStatus
+from aftersales.workflows.complaints.states import CLOCK_RUNNING, TRANSITIONS, ComplaintEvent, ComplaintStatus
 
 if TYPE_CHECKING:
     from aftersales.engine.api import StepContext
@@ -193,7 +193,11 @@ def send_answer(
         raise ComplaintError(f"complaint {case.number} was already answered")
     if not text.strip():
         raise ComplaintError("an answer needs its text: the reasons the consumer reads")
-    ladder = ladder_of(case).answer(reply)  # LadderViolation: refused before anything is written
+    record = _answers(case)
+    # a corrected answer is judged from where the ladder stood before the first one
+    before = record.get("ladder_before")
+    base = Ladder.from_data(before) if isinstance(before, dict) else ladder_of(case)
+    ladder = base.answer(reply)  # LadderViolation: refused before anything is written
     granted = ladder.granted
     amount = price_reduction
     if granted is Remedy.PRICE_REDUCTION:
@@ -205,7 +209,7 @@ def send_answer(
         and case.order_id is None
     ):
         raise ComplaintError("the order is not known yet: the remedy cannot be carried out without it")
-    record = _answers(case)
+    record.setdefault("ladder_before", base.to_data())
     items: dict[str, Any] = record["items"]
     key = f"answer:{len(items) + 1}"
     accepted = reply.kind is not AnswerKind.REJECT
@@ -354,8 +358,6 @@ def answer_reached(ctx: StepContext, case: Case, *, outbox_key: str | None, at: 
 
 
 def _late_allowed(case: Case) -> bool:
-    from aftersales.workflows.complaints.states import TRANSITIONS
-
     return (ComplaintStatus(case.status), ComplaintEvent.ANSWER_LATE) in TRANSITIONS
 
 
@@ -504,8 +506,3 @@ def on_first_response_due(ctx: StepContext, case: Case) -> Case:
         key="first_response",
     )
     return case
-
-
-def answer_deadline_left(case: Case, now: datetime) -> timedelta | None:
-    deadline = deemed_at(case)
-    return None if deadline is None else deadline - now

@@ -61,10 +61,12 @@ from aftersales.workflows.complaints.flow import (
     MERCHANT,
     PRICE_REDUCTION,
     PRIORITY,
+    TIMER_FIRST_RESPONSE,
     ComplaintError,
     fire,
     ladder_of,
     set_ladder,
+    timer_id,
 )
 from aftersales.workflows.complaints.inbound import MalformedMail, parse_mail
 from aftersales.workflows.complaints.intake import (
@@ -445,7 +447,7 @@ def cancel(ctx: StepContext, **payload: Any) -> dict[str, Any]:
     ):
         raise ComplaintError(f"complaint {case.number} is {case.status}: it can no longer be taken back")
     answer.stop_clock(ctx, case)
-    ctx.cancel_timer(f"case:{case.id}:complaints.first_response")
+    ctx.cancel_timer(timer_id(case, TIMER_FIRST_RESPONSE))
     return summary(
         fire(ctx, case, ComplaintEvent.CANCEL, actor=CUSTOMER, reason=request.reason or "taken back")
     )

@@ -151,6 +151,8 @@ _TABLE: dict[tuple[ComplaintStatus, ComplaintEvent], ComplaintStatus] = {
     (S.AWAITING_ORDER, E.REVIEW): S.MANUAL_REVIEW,
     (S.MANUAL_REVIEW, E.REVIEW): S.MANUAL_REVIEW,
     **{(s, E.ANSWER): S.ANSWER_SENT for s in _PRE_ANSWER},
+    # a corrected answer before either reached the consumer: the first to arrive is the answer
+    (S.ANSWER_SENT, E.ANSWER): S.ANSWER_SENT,
     **{(s, E.CANCEL): S.CANCELLED for s in _PRE_ANSWER},
     # -- the answer reaches the consumer, or the clock runs out ------------------------------------
     (S.ANSWER_SENT, E.ANSWER_ACCEPTED): S.ACCEPTED,
