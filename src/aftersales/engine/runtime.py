@@ -117,7 +117,7 @@ class Runtime:
         self._active_jobs = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._sweeper: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._lost_id = threading.Event()
         self._policies: dict[tuple[str, str], Any] = {}
         self._offered: dict[str, float] = {}
@@ -214,8 +214,12 @@ class Runtime:
                 raise
             self._durable = durable
             self._stop.clear()
-            self._sweeper = threading.Thread(target=self._sweep_loop, name="aftersales-sweeper", daemon=True)
-            self._sweeper.start()
+            self._threads = [
+                threading.Thread(target=self._heartbeat_loop, name="aftersales-heartbeat", daemon=True),
+                threading.Thread(target=self._sweep_loop, name="aftersales-sweeper", daemon=True),
+            ]
+            for thread in self._threads:
+                thread.start()
             log.info("worker_started", executor_id=self.executor_id, concurrency=self.settings.concurrency)
         self._launched = True
         return self
@@ -233,9 +237,9 @@ class Runtime:
     def shutdown(self) -> None:
         """Stop the sweeper, let running jobs finish (``shutdown_grace``), release the executor id."""
         self._stop.set()
-        if self._sweeper is not None:
-            self._sweeper.join(timeout=self.settings.sweep_interval + 10)
-            self._sweeper = None
+        for thread in self._threads:
+            thread.join(timeout=self.settings.sweep_interval + 10)
+        self._threads = []
         durable, self._durable = self._durable, None
         if durable is not None:
             try:
@@ -374,6 +378,8 @@ class Runtime:
             self._offered = {k: t for k, t in self._offered.items() if now - t < window}
             fresh = [item for item in due if item.dedupe not in self._offered]
         for item in fresh:
+            if self._stop.is_set():
+                break
             self._durable.enqueue(item.kind, item.ref, item.dedupe)
             counts[item.kind] += 1
             with self._lock:
@@ -409,19 +415,25 @@ class Runtime:
                 time.sleep(0.02)
 
     # -- the worker's background loop ------------------------------------------------------
+    def _heartbeat_loop(self) -> None:
+        """Liveness on its own thread, so a long sweep (a backlog after downtime) never makes
+        this executor look dead to the others; then take over executors that are."""
+        while not self._stop.is_set():
+            try:
+                if not executors.heartbeat(self.sessions, self.executor_id, self.incarnation):
+                    log.error("executor_id_lost", executor_id=self.executor_id)
+                    self._lost_id.set()
+                    return
+                self._take_over()
+            except Exception as exc:  # the database may be away for a moment; beat again next time
+                log.warning("heartbeat_failed", error=f"{type(exc).__name__}: {exc}")
+            self._stop.wait(self.settings.heartbeat_interval)
+
     def _sweep_loop(self) -> None:
-        last_beat = 0.0
         last_prune = time.monotonic()
         first = True
         while not self._stop.is_set():
             try:
-                if time.monotonic() - last_beat >= self.settings.heartbeat_interval:
-                    last_beat = time.monotonic()
-                    if not executors.heartbeat(self.sessions, self.executor_id, self.incarnation):
-                        log.error("executor_id_lost", executor_id=self.executor_id)
-                        self._lost_id.set()
-                        return
-                    self._take_over()
                 # the first pass after a start re-offers everything due at once (work a crash left behind)
                 self.sweep(grace=0 if first else None)
                 first = False

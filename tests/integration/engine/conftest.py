@@ -26,7 +26,7 @@ FAST = {
     "AFTERSALES_SWEEP_SECONDS": "0.3",
     "AFTERSALES_SWEEP_GRACE_SECONDS": "1",
     "AFTERSALES_HEARTBEAT_SECONDS": "0.5",
-    "AFTERSALES_EXECUTOR_DEAD_SECONDS": "3",
+    "AFTERSALES_EXECUTOR_DEAD_SECONDS": "6",
     "AFTERSALES_EFFECT_LEASE_SECONDS": "4",
     "AFTERSALES_RETRY_BASE_SECONDS": "0.3",
     "AFTERSALES_SHUTDOWN_GRACE_SECONDS": "1",
@@ -109,7 +109,7 @@ def wait_for(what: str, check: Callable[[], Any], *, timeout: float, workers: tu
                 pytest.fail(
                     f"worker {worker.executor_id} exited ({worker.process.returncode}):\n{worker.output()[-4000:]}"
                 )
-        time.sleep(0.1)
+        time.sleep(0.25)
     logs = "\n".join(f"--- {w.executor_id}\n{w.output()[-3000:]}" for w in workers)
     pytest.fail(f"timed out after {timeout} s waiting for {what}\n{logs}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import timedelta
 
 from aftersales.domain import CaseType, Money
 from aftersales.engine.api import EffectInfo, StepContext, TimerInfo, registry
@@ -60,8 +61,14 @@ def mark(ctx: StepContext, timer: TimerInfo) -> None:
 
 @registry.on_timer("enginetest.job")
 def job(ctx: StepContext, timer: TimerInfo) -> None:
-    """One job of the multi-worker tests: an unkeyed marker case and one note at the shop."""
-    mark(ctx, timer)
+    """One job of the multi-worker tests: one note at the shop, plus an unkeyed marker (a
+    timer row with a fresh id, far in the future) so that a second execution would show."""
+    ctx.schedule(
+        f"mark:{timer.id}:{os.getpid()}:{uuid.uuid4().hex}",
+        "enginetest.never",
+        timer.due_at + timedelta(days=3650),
+        payload={"job": timer.id, "pid": os.getpid()},
+    )
     ctx.request_effect(
         f"note:{timer.id}",
         "note",
