@@ -7,7 +7,6 @@ delivery or re-checks a refused one (:mod:`aftersales.web.replay`).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -22,11 +21,6 @@ from aftersales.web.ingress import SIGNATURE_DIGESTS
 from aftersales.web.replay import DeliveryNotFound, replay_delivery
 
 app = typer.Typer(help="The webhook delivery log (headers redacted).", no_args_is_help=True)
-
-
-class _SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @app.command("list")
@@ -76,7 +70,7 @@ def replay(
     except PluginError as exc:
         fail(str(exc))
     try:
-        result = replay_delivery(sessions, plugins, _SystemClock(), delivery_id)
+        result = replay_delivery(sessions, plugins, delivery_id)
     except DeliveryNotFound as exc:
         fail(str(exc))
     typer.echo(f"delivery {result.delivery_id}: {result.action}: {result.detail}")

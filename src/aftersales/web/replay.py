@@ -30,7 +30,6 @@ from aftersales.web.ingress import (
     reverify,
     safe_envelope,
 )
-from aftersales.web.runtime import Clock
 
 
 @dataclass(frozen=True)
@@ -50,16 +49,14 @@ class DeliveryNotFound(LookupError):
     pass
 
 
-def replay_delivery(
-    sessions: sessionmaker[Session], plugins: Plugins, clock: Clock, delivery_id: int
-) -> ReplayResult:
+def replay_delivery(sessions: sessionmaker[Session], plugins: Plugins, delivery_id: int) -> ReplayResult:
     with sessions() as session, session.begin():
         delivery = session.get(Delivery, delivery_id)
         if delivery is None:
             raise DeliveryNotFound(f"no delivery {delivery_id}")
         if delivery.inbox_id is not None:
             return _requeue(session, delivery)
-        return _retry_refused(session, plugins, clock, delivery)
+        return _retry_refused(session, plugins, delivery)
 
 
 def _requeue(session: Session, delivery: Delivery) -> ReplayResult:
@@ -80,7 +77,7 @@ def _requeue(session: Session, delivery: Delivery) -> ReplayResult:
     )
 
 
-def _retry_refused(session: Session, plugins: Plugins, clock: Clock, delivery: Delivery) -> ReplayResult:
+def _retry_refused(session: Session, plugins: Plugins, delivery: Delivery) -> ReplayResult:
     def refused(why: str) -> ReplayResult:
         return ReplayResult(delivery.id, "refused", why)
 
@@ -113,7 +110,8 @@ def _retry_refused(session: Session, plugins: Plugins, clock: Clock, delivery: D
         envelope=envelope,
         body=body,
         source="replay",
-        received_at=clock.now(),
+        # when it really arrived (also makes it due at once for the engine's sweeper)
+        received_at=delivery.received_at,
     )
     delivery.inbox_id = inbox_id
     if not created:
