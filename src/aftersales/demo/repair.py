@@ -1,13 +1,16 @@
 """Scenario 4: a laptop repaired under the statutory liability, with a loaner meanwhile (Shopify, PL shop).
 
-The customer files a complaint through the complaint form's command: the laptop bought two
-months ago shows a flickering screen, and they ask for a repair. The merchant accepts it with
-the repair (the consumer's choice comes first, art. 43d u.p.k.). The answer is e-mailed; the
+The customer files a complaint through the customer API (what the complaint form posts): the
+laptop bought two months ago shows a flickering screen, and they ask for a repair. The merchant
+accepts it with the repair through the merchant API, with the shop's API key (the consumer's
+choice comes first, art. 43d u.p.k.). The answer is e-mailed; the
 moment the SMTP server accepts it is the moment it reached the consumer, which stops the
 14-day clock and starts the repair: a courier pick-up at the shop's cost and the declared
 repair time (``complaints.repair_days.laptops`` in the policy) as durable timers. While the
 laptop is away the merchant lends a replacement device (recorded by its serial); the repair
-is finished in time, the customer hears of it, and the loaner comes back.
+is finished in time, the customer hears of it, and the loaner comes back. The workshop's steps
+(loaner, goods received, repair done) have no API operation yet; they are the workflow's
+commands, as the merchant CLI and pages call them.
 """
 
 from __future__ import annotations
@@ -48,25 +51,29 @@ class RepairWithLoaner(Scenario):
             delivered_at=now - timedelta(days=60),
         )
         self.order_id = str(payload["id"])
-        opened = stage.command(
-            "complaints.submit",
-            SHOPIFY_SHOP,
-            email=BUYER.email,
-            order_number=str(payload["name"]),
-            lines=[{"line_item_id": str(payload["line_items"][0]["id"]), "quantity": 1}],
-            description="Ekran miga i gaśnie po kilku minutach pracy, także na zasilaczu.",
-            remedy="repair",
-            locale=BUYER.locale,
-            request_id=f"demo-repair-{self.order_id}",
+        opened = stage.api(
+            "POST",
+            f"/api/v1/shops/{SHOPIFY_SHOP}/complaints",
+            {
+                "email": BUYER.email,
+                "order_number": str(payload["name"]),
+                "lines": [{"line_item_id": str(payload["line_items"][0]["id"]), "quantity": 1}],
+                "description": "Ekran miga i gaśnie po kilku minutach pracy, także na zasilaczu.",
+                "remedy": "repair",
+                "locale": BUYER.locale,
+                "request_id": f"demo-repair-{self.order_id}",
+            },
         )
         self.case_number = str(opened["case_number"])
-        stage.command(
-            "complaints.answer",
-            SHOPIFY_SHOP,
-            case_number=self.case_number,
-            decision="accept",
-            remedy="repair",
-            text="Uznajemy reklamację. Laptop naprawimy; kurier odbierze go na nasz koszt.",
+        stage.api(
+            "POST",
+            f"/api/v1/shops/{SHOPIFY_SHOP}/cases/{self.case_number}/answer",
+            {
+                "decision": "accept",
+                "remedy": "repair",
+                "text": "Uznajemy reklamację. Laptop naprawimy; kurier odbierze go na nasz koszt.",
+            },
+            merchant_of=SHOPIFY_SHOP,
         )
         # the answer reaches the customer when the SMTP server takes it: then the repair starts
         wait_case(

@@ -1,9 +1,10 @@
 """Scenario 6: back in stock, told in two waves sized to the stock the shop really has (WooCommerce).
 
 A rain jacket in size M is sold out at the fake WooCommerce shop. Sixteen visitors ask to be
-told when it is back: each subscribes through the restock command, receives the double opt-in
-e-mail at the SMTP sink, and confirms with the token from the link in that e-mail (a POST, as
-the confirm page does — a mail scanner opening the link confirms nothing). Then two jackets
+told when it is back: each subscribes through the customer API (what the product page's form
+posts), receives the double opt-in e-mail at the SMTP sink, and confirms with the token from
+the link in that e-mail (a POST, as the confirm page does — a mail scanner opening the link
+confirms nothing). Then two jackets
 come back: the shop's own signed ``product.updated`` webhook opens a restock episode and wave
 1 tells ``2 units × per_unit 5 = 10`` people, first confirmed first. One jacket sells in the
 meantime without any webhook; when the wave timer falls due (``wave.interval`` later, or after
@@ -69,15 +70,15 @@ class Restock(Scenario):
         return episode.waves if episode is not None else 0
 
     def _subscribe(self, stage: Stage, email: str) -> None:
-        answer = stage.command(
-            "restock.subscribe",
-            WOO_SHOP,
-            variant_id=str(self.variation_id),
-            product_id=str(self.product_id),
-            email=email,
-            ip="198.51.100.23",
-            locale="en",
-            wording_version="product-page-v1",
+        answer = stage.api(
+            "POST",
+            f"/api/v1/shops/{WOO_SHOP}/restock/subscriptions",
+            {
+                "variant_id": str(self.variation_id),
+                "product_id": str(self.product_id),
+                "email": email,
+                "locale": "en",
+            },
         )
         require(answer.get("outcome") == "accepted", f"subscribing {email} was answered {answer}")
 
@@ -90,7 +91,7 @@ class Restock(Scenario):
                 token = found.group(1) if found else token
             if token is None:
                 raise ScenarioFailed(f"no confirmation e-mail with a /restock/confirm/ link reached {email}")
-            answer = stage.command("restock.confirm", WOO_SHOP, token=token, ip="198.51.100.23")
+            answer = stage.api("POST", "/api/v1/restock/confirm", {"token": token})
             require(answer.get("outcome") == "confirmed", f"confirming {email} was answered {answer}")
 
     # -- the scenario ------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ The Polish shop gives 30 days from delivery for a commercial return (more than t
 the law gives for a withdrawal; a policy may exceed the floor, never undercut it). The order
 was delivered 40 days ago — the fake Shopify shop knows the fulfillment's ``deliveredAt``,
 which the service reads when the signed ``orders/create`` webhook makes it refetch the
-order. The customer's request through the returns command is judged by the built-in
+order. The customer's request through the customer API is judged by the built-in
 ``aftersales_return_eligibility`` plugin against that window and refused with the date the
 window ended; the customer is told why by e-mail. No money moves.
 """
@@ -53,14 +53,16 @@ class LateReturn(Scenario):
         )
         self.order_id = str(payload["id"])
         line = str(payload["line_items"][0]["id"])
-        answer = stage.command(
-            "returns.request_return",
-            SHOPIFY_SHOP,
-            order_number=str(payload["number"]),
-            email=BUYER.email,
-            lines=[{"line_item_id": line, "quantity": 1, "reason": "changed_mind"}],
-            request_id=f"demo-return-{self.order_id}",
-            locale=BUYER.locale,
+        order_pass = stage.order_pass(SHOPIFY_SHOP, str(payload["name"]), BUYER.email)
+        answer = stage.api(
+            "POST",
+            f"/api/v1/shops/{SHOPIFY_SHOP}/returns",
+            {
+                "order_pass": order_pass,
+                "lines": [{"line_item_id": line, "quantity": 1, "reason": "changed_mind"}],
+                "request_id": f"demo-return-{self.order_id}",
+                "locale": BUYER.locale,
+            },
         )
         self.case_number = str(answer["case_number"])
 

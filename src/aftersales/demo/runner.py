@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
 import structlog
 
@@ -45,7 +46,7 @@ def play(stage: Stage, scenarios: Sequence[Scenario], say: Callable[[str], None]
             failed[scenario.key] = _failure(scenario, NotAvailable(broken[scenario.workflow]))
             continue
         say(f"▶ {scenario.title} ({scenario.platform})")
-        _safely(scenario, lambda s=scenario: s.start(stage), failed)  # type: ignore[misc]
+        _safely(scenario, partial(scenario.start, stage), failed)
     _settle(stage, say)
 
     # Move the engine clock to each moment a scenario waits for, earliest first, and let the
@@ -56,7 +57,7 @@ def play(stage: Stage, scenarios: Sequence[Scenario], say: Callable[[str], None]
         for scenario in scenarios:
             if scenario.key in failed:
                 continue
-            moment = _safely(scenario, lambda s=scenario: s.wake_at(stage), failed)  # type: ignore[misc]
+            moment = _safely(scenario, partial(scenario.wake_at, stage), failed)
             if isinstance(moment, datetime) and moment > stage.now() and (scenario.key, moment) not in asked:
                 pending.append((moment, scenario))
         if not pending:
@@ -64,13 +65,13 @@ def play(stage: Stage, scenarios: Sequence[Scenario], say: Callable[[str], None]
         moment, scenario = min(pending, key=lambda item: item[0])
         asked.add((scenario.key, moment))
         say(f"⏩ engine clock {_span(moment - stage.now())} → {moment:%Y-%m-%d %H:%M} UTC ({scenario.title})")
-        _safely(scenario, lambda m=moment: stage.advance_to(m), failed)  # type: ignore[misc]
-        _safely(scenario, lambda s=scenario: s.woke(stage), failed)  # type: ignore[misc]
+        _safely(scenario, partial(stage.advance_to, moment), failed)
+        _safely(scenario, partial(scenario.woke, stage), failed)
 
     outcomes: list[Outcome] = []
     for scenario in scenarios:
         if scenario.key not in failed:
-            result = _safely(scenario, lambda s=scenario: s.conclude(stage), failed)  # type: ignore[misc]
+            result = _safely(scenario, partial(scenario.conclude, stage), failed)
             if isinstance(result, Outcome):
                 outcomes.append(result)
                 continue

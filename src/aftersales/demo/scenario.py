@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -89,8 +89,9 @@ class Scenario:
     def conclude(self, stage: Stage) -> Outcome:
         raise NotImplementedError
 
-    def outcome(self, **values: object) -> Outcome:
-        return Outcome(key=self.key, title=self.title, platform=self.platform, **values)  # type: ignore[arg-type]
+    def outcome(self, **values: Any) -> Outcome:
+        """This scenario's summary row; ``values`` are the :class:`Outcome` fields beyond its name."""
+        return Outcome(key=self.key, title=self.title, platform=self.platform, **values)
 
 
 # -- facts -------------------------------------------------------------------------------------------

@@ -144,7 +144,13 @@ class Stage:
         self.base_url = base_url
         self.shops = shops
         self.app = app
-        self.http = httpx.Client(base_url=base_url, timeout=10)
+        # a fresh connection per request: a connection the server closed (after an error answer)
+        # is never reused for the next webhook, which would fail with a reset instead of an answer
+        self.http = httpx.Client(
+            base_url=base_url, timeout=10, limits=httpx.Limits(max_keepalive_connections=0)
+        )
+        self.merchant_keys: dict[str, str] = {}
+        """Each shop's merchant API key (``Authorization: Bearer askey_...``)."""
         self.broken: dict[str, str] = {}
         """Workflow packages that failed to import, with the error (their scenarios are not available)."""
         self._ids = iter(range(1, 1_000_000))
@@ -160,7 +166,8 @@ class Stage:
             if self._shopify is None:
                 fake = self._shopify_future.result()
                 seat = self.shops[SHOPIFY_SHOP]
-                _register(self.runtime, seat, fake.credentials().model_dump(mode="json", exclude_none=True))
+                credentials = fake.credentials().model_dump(mode="json", exclude_none=True)
+                self.merchant_keys[seat.id] = _register(self.runtime, seat, credentials)
                 self._shopify = fake
             return self._shopify
 
@@ -232,6 +239,26 @@ class Stage:
             raise NotAvailable(f"command {name!r} is not registered by any workflow")
         return self.runtime.execute_command(name, shop_id, **payload)
 
+    def api(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, merchant_of: str | None = None
+    ) -> dict[str, Any]:
+        """Call the service's JSON API as a storefront (no key) or as a shop's back office (its key)."""
+        if not self.has_route("/api/v1/"):
+            raise NotAvailable("the web app serves no JSON API (/api/v1)")
+        headers = {"Authorization": f"Bearer {self.merchant_keys[merchant_of]}"} if merchant_of else {}
+        response = self.http.request(method, path, json=body, headers=headers)
+        if response.status_code >= 300:
+            raise ScenarioFailed(f"{method} {path} answered {response.status_code}: {response.text[:300]}")
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    def order_pass(self, shop_id: str, number: str, email: str) -> str:
+        """What a customer gets for typing the order number and their e-mail into the shop's form."""
+        found = self.api(
+            "POST", f"/api/v1/shops/{shop_id}/orders/lookup", {"order_number": number, "email": email}
+        )
+        return str(found["order_pass"])
+
     def send_shopify(self, topic: str, payload: dict[str, Any]) -> httpx.Response:
         """POST a webhook to the ingress exactly as Shopify does (HMAC over the raw body)."""
         seat = self.shops[SHOPIFY_SHOP]
@@ -264,8 +291,14 @@ class Stage:
         self.http.close()
 
 
-def _register(runtime: Runtime, seat: ShopSeat, credentials: dict[str, Any]) -> None:
-    """What ``aftersales shop add`` stores: the secret, the credentials, the policy text."""
+def _register(runtime: Runtime, seat: ShopSeat, credentials: dict[str, Any]) -> str:
+    """What ``aftersales shop add`` and ``shop api-key create`` store; returns the merchant API key.
+
+    The shop row holds the webhook secret, the platform credentials and the policy text; the
+    key (stored hashed) is what the merchant's back office sends to the merchant API.
+    """
+    from aftersales.web.api.keys import create_key
+
     with runtime.transaction() as session:
         session.add(
             Shop(
@@ -280,6 +313,8 @@ def _register(runtime: Runtime, seat: ShopSeat, credentials: dict[str, Any]) -> 
                 created_at=datetime.now(UTC),
             )
         )
+        session.flush()
+        return create_key(session, seat.id, "demo back office", datetime.now(UTC)).key
 
 
 WORKFLOWS = ("returns", "complaints", "guarantee", "restock")
@@ -397,7 +432,9 @@ def boot(directory: Path | None = None, *, say: Callable[[str], None] = lambda _
                 SHOPIFY_SHOP, "shopify", f"shpss_{uuid.uuid4().hex}", policy_file("pl-shop.yaml")
             ),
         }
-        _register(runtime, seats[WOO_SHOP], woo.credentials().model_dump(mode="json", exclude_none=True))
+        woo_key = _register(
+            runtime, seats[WOO_SHOP], woo.credentials().model_dump(mode="json", exclude_none=True)
+        )
 
         app = create_app(runtime)
         server = _Server(app, port)
@@ -414,5 +451,6 @@ def boot(directory: Path | None = None, *, say: Callable[[str], None] = lambda _
 
         the_stage = Stage(root, clock, sink, woo, building, runtime, base_url, seats, app)
         the_stage.broken = broken
+        the_stage.merchant_keys[WOO_SHOP] = woo_key
         stack.callback(the_stage.close)
         yield the_stage

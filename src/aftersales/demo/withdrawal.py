@@ -2,8 +2,9 @@
 
 The order is paid and handed to the carrier at the fake WooCommerce shop, which delivers its
 ``order.created`` webhook to the service signed with the shop's secret. Five days later the
-customer uses the withdrawal function for the whole order (no reason needed within 14 days,
-Directive 2011/83/EU art. 9) and then proves dispatch with a tracking number. The EU shop's
+customer finds the order with its number and e-mail and uses the withdrawal function of the
+customer API for the whole order (no reason needed within 14 days, Directive 2011/83/EU art. 9;
+the two steps of Art. 11a), then proves dispatch with a tracking number. The EU shop's
 policy refunds on proof of dispatch (``refund_trigger: on_dispatch_proof``, the earliest the
 law lets a trader wait for, art. 13(3)); the refund includes the cheapest standard delivery.
 The refund goes through the effects ledger to the shop's REST API; the customer gets the
@@ -59,13 +60,17 @@ class Withdrawal(Scenario):
             f"WooCommerce order {number} did not reach the service",
             lambda s: s.get(OrderSnapshot, (WOO_SHOP, self.order_id)),
         )
-        opened = stage.command(
-            "returns.request_withdrawal",
-            WOO_SHOP,
-            order_number=number,
-            email=BUYER.email,
-            request_id=f"demo-withdrawal-{self.order_id}",
-            locale=BUYER.locale,
+        # the two-step withdrawal function of the shop's page: "withdraw from contract", then confirm
+        order_pass = stage.order_pass(WOO_SHOP, number, BUYER.email)
+        opened = stage.api(
+            "POST",
+            f"/api/v1/shops/{WOO_SHOP}/withdrawals",
+            {
+                "order_pass": order_pass,
+                "confirmed": True,
+                "request_id": f"demo-withdrawal-{self.order_id}",
+                "locale": BUYER.locale,
+            },
         )
         self.case_number = str(opened["case_number"])
         require(
