@@ -14,6 +14,8 @@ HTTP, the built-in e-mail channel):
   workers run it, ``--senders`` at a time): MIME e-mail, real SMTP to an aiosmtpd sink in a
   separate process, the row marked sent and the alert counted as delivered — end to end from
   the restock (``send_messages_per_second``: the sending part alone);
+- ``first_wave_cpu_seconds`` (this process's CPU time over the same span) and
+  ``load_average`` tell a slow machine from a slow wave on a shared host;
 - ``peak_rss_mb``: ``getrusage`` peak of this process during the restock and sending. The
   N subscriptions are written by a child process (fast bulk insert with the schema's
   indexes in place), so the figure is what the restock itself needs, not the fixture.
@@ -206,9 +208,10 @@ def run(subscribers: int, units: int, per_unit: int, senders: int, workdir: Path
             # -- restock webhook → first wave enqueued (and committed) -------------------------------
             shop.set_stock(VARIANT_PRODUCT, VARIANT_ID, units, webhook=False)
             item = _inbox(rt, shop.product(VARIANT_PRODUCT, VARIANT_ID), "restock")
-            t_event = time.perf_counter()
+            t_event, cpu_event = time.perf_counter(), time.process_time()
             outcome = rt.run_job("inbox", str(item))
             first_wave_seconds = time.perf_counter() - t_event
+            first_wave_cpu_seconds = time.process_time() - cpu_event
             if outcome != "done":
                 raise RuntimeError(f"the restock webhook was not processed: {outcome}")
             stock_reads = sum(
@@ -250,6 +253,8 @@ def run(subscribers: int, units: int, per_unit: int, senders: int, workdir: Path
         "database": "sqlite",
         "build_seconds": round(build_seconds, 2),
         "first_wave_seconds": round(first_wave_seconds, 3),
+        "first_wave_cpu_seconds": round(first_wave_cpu_seconds, 3),
+        "load_average": round(os.getloadavg()[0], 1),
         "queue_after": remaining,
         "stock_reads": stock_reads,
         "messages": sent,
