@@ -307,3 +307,9 @@ def test_a_platform_return_for_a_defect_is_a_complaint(desk) -> None:  # type: i
     case = desk.case(number)
     assert [line.line_item_id for line in case.lines] == ["316"]
     assert case.data["received_at"].startswith("2026-05-04T09:00")
+
+
+def test_asking_for_a_guarantee_the_shop_does_not_give_files_a_statutory_complaint(desk) -> None:  # type: ignore[no-untyped-def]
+    opened = form(desk, type="warranty", request_id="no-guarantee")
+    assert opened["type"] == "complaint" and opened["case_number"].startswith("C-")
+    assert desk.case(opened["case_number"]).data["converted_from"] == "warranty"

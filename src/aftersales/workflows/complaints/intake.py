@@ -37,7 +37,7 @@ from aftersales.platforms import PlatformError
 from aftersales.store.models import CaseRow
 from aftersales.workflows.complaints import answer, notices
 from aftersales.workflows.complaints.attachments import Checked, store_attachments
-from aftersales.workflows.complaints.clock import Coverage, coverage
+from aftersales.workflows.complaints.clock import Coverage, coverage, warranty_for
 from aftersales.workflows.complaints.flow import (
     CATEGORY,
     CHANNEL,
@@ -211,11 +211,16 @@ def _goods(order: Order, lines: Sequence[CaseLine]) -> tuple[str | None, str | N
     return ", ".join(n for n in names if n) or None, (categories[0] if categories else None), value
 
 
-def _decide_type(asked: CaseType | None, cover: Coverage) -> CaseType:
-    """A complaint the statute no longer covers but the shop's guarantee does is a warranty claim."""
-    if asked is CaseType.WARRANTY:
-        return CaseType.WARRANTY
+def _decide_type(asked: CaseType | None, cover: Coverage, *, has_guarantee: bool) -> CaseType:
+    """Which case the facts make of the request.
+
+    A defect the statute no longer covers but the shop's guarantee does is a warranty claim; a
+    customer who asks for the guarantee gets it only where one exists — otherwise the statutory
+    complaint, which is never worse for them.
+    """
     if cover.basis == "guarantee":
+        return CaseType.WARRANTY
+    if asked is CaseType.WARRANTY and has_guarantee:
         return CaseType.WARRANTY
     return CaseType.COMPLAINT
 
@@ -279,7 +284,9 @@ def open_complaint(ctx: StepContext, sub: Submission) -> Opened:
             order.delivered_at(), sub.noticed_at or sub.received_at, ctx.policy, category=category
         )
         data[COVERAGE] = _coverage_data(cover)
-        case_type = _decide_type(sub.case_type, cover)
+        case_type = _decide_type(
+            sub.case_type, cover, has_guarantee=warranty_for(category, ctx.policy) is not None
+        )
         if sub.case_type is not None and case_type is not sub.case_type:
             data[_CONVERTED] = sub.case_type.value
     if product:
