@@ -211,6 +211,7 @@ def test_photos_are_stored_and_bad_files_refuse_the_form_as_a_whole(desk, files)
 def test_an_unknown_order_still_opens_a_case_that_asks_for_it(desk) -> None:  # type: ignore[no-untyped-def]
     opened = form(desk, order_number="999999", lines=[])
     assert opened["status"] == "awaiting_order" and opened["answer_by"] == "2026-05-18"
+    assert "order was not found" in opened["notice"]
     with pytest.raises(ValueError, match="no order 31337"):
         desk.cmd(
             "complaints.provide_order",

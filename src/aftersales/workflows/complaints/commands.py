@@ -261,6 +261,11 @@ def summary(case: Case, *, created: bool | None = None) -> dict[str, Any]:
         "refund_total": None if case.refund_total is None else str(case.refund_total.amount),
         "currency": None if case.refund_total is None else case.refund_total.currency,
     }
+    if case.status == ComplaintStatus.AWAITING_ORDER:
+        out["notice"] = (
+            "the complaint is registered and its answer clock runs, but its order was not found for this "
+            "e-mail address: send the order number (complaints.provide_order, or reply to our e-mail)"
+        )
     if created is not None:
         out["created"] = created
     return out

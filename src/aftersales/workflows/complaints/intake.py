@@ -482,7 +482,12 @@ def thread_reply(
         visible=True,
     )
     if case.status == ComplaintStatus.AWAITING_ORDER and mail.order_numbers:
-        case = identify_order(ctx, case, mail.order_numbers, actor=CUSTOMER)
+        try:
+            case = identify_order(ctx, case, mail.order_numbers, actor=CUSTOMER)
+        except ComplaintError as exc:
+            log.info("complaint_reply_order_not_found", case=case.number, error=str(exc))
+    elif case.status == ComplaintStatus.RECEIVED:
+        case = answer.consult_hook(ctx, case)  # new evidence: the decision hook may answer now
     return Opened(case, created=False, threaded=True)
 
 
