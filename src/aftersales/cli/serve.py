@@ -130,11 +130,18 @@ def serve(
     typer.echo(
         f"serving on http://{host}:{port} with worker {runtime.executor_id} on {redact(url)}", err=True
     )
+    # uvicorn shuts down gracefully on SIGTERM and then raises the signal again for the previous
+    # handler: make that a clean exit (status 0) that still runs the finally below
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
-        server = uvicorn.Server(uvicorn.Config(create_app(runtime), host=host, port=port, log_level="info"))
-        server.run()
+        app = _ShutdownRuntime(create_app(runtime), runtime)
+        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info")).run()
     finally:
         runtime.shutdown()
+
+
+def _exit_cleanly(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def _check_database(url: str) -> None:

@@ -4,11 +4,14 @@ facing a database that is down."""
 from __future__ import annotations
 
 import json
+import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 from typer.testing import CliRunner
 
 from aftersales.cli import app
@@ -95,3 +98,35 @@ def test_a_worker_facing_a_database_that_is_down_exits_at_once_with_the_reason()
     assert done.returncode == 2
     assert "cannot reach the database" in done.stderr and "Traceback" not in done.stderr
     assert time.monotonic() - started < 20
+
+
+def test_serve_runs_web_and_worker_in_one_process_on_one_sqlite_file(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db = f"sqlite:///{tmp_path / 'embedded.db'}"
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [AFTERSALES, "serve", "--db", db, "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        ready = None
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert ready is not None, (tmp_path / "serve.log").read_text()
+        assert ready.status_code == 200, ready.text
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+        assert (tmp_path / "embedded.dbos.db").exists()  # the worker's queue, beside the database
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0, (tmp_path / "serve.log").read_text()
+    state = run("db", "current", "--db", db, "--json")
+    assert json.loads(state.stdout)["up_to_date"] is True
