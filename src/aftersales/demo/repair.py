@@ -111,11 +111,13 @@ class RepairWithLoaner(Scenario):
             for row in loaners
         )
         repair = stage.read(lambda s: case_data(s, case)).get("repair")
-        declared = (
-            f"declared repair time {repair['days']} days; "
-            if isinstance(repair, dict) and "days" in repair
-            else ""
-        )
+        declared = ""
+        if isinstance(repair, dict) and "days" in repair:
+            # the policy lends loaners for the category "laptops"; the order's line must carry it
+            offered = (
+                "loaner offered by the policy" if repair.get("loaner_offered") else "no category on the line"
+            )
+            declared = f"declared repair time {repair['days']} days, {offered}; "
         return self.outcome(
             ok=True,
             case=case.number,

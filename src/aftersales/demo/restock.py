@@ -181,7 +181,7 @@ class Restock(Scenario):
         happened = (
             f"{len(self.emails)} confirmed (double opt-in) → wave 1: {per_wave.get(1, 0)} alerts"
             f" → stock re-read at the shop ({reads} reads; {last_stock} left) → wave 2: {per_wave.get(2, 0)} alerts"
-            f" → episode {ended}; {len(self.emails) - len(alerted)} keep their place"
+            f" → episode {ended}; {_waiting(len(self.emails) - len(alerted))} in the queue for the next restock"
         )
         return self.outcome(
             ok=True,
@@ -189,3 +189,7 @@ class Restock(Scenario):
             happened=happened,
             emails=[str(m["Subject"]) for e in self.emails for m in stage.sink.to(e)],
         )
+
+
+def _waiting(count: int) -> str:
+    return "1 person keeps their place" if count == 1 else f"{count} people keep their place"

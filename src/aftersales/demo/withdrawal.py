@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from aftersales.demo.catalog import Buyer, Item, woo_order
 from aftersales.demo.scenario import (
@@ -105,7 +106,16 @@ class Withdrawal(Scenario):
         return self.outcome(
             ok=True,
             case=case.number,
-            happened=" → ".join(path),
+            happened=" → ".join(path) + _refund_parts(stage.woo.refunds(self.order_id)[0]),
             money=refunds,
             emails=emails_to(stage, BUYER.email),
         )
+
+
+def _refund_parts(refund: dict[str, Any]) -> str:
+    """What the shop's refund record says was paid back: the goods, and the delivery (law: the cheapest)."""
+    goods = sum((abs(Decimal(str(line["total"]))) for line in refund.get("line_items", [])), Decimal(0))
+    delivery = sum(
+        (abs(Decimal(str(line["total"]))) for line in refund.get("shipping_lines", [])), Decimal(0)
+    )
+    return f" (the shop refunded goods {goods:.2f} + delivery {delivery:.2f})"
