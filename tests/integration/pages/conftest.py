@@ -45,6 +45,7 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SHOP = "sklep"
 OTHER = "inny"
 EMAIL = "john.doe@example.com"
+PRODUCT, VARIATION = 500, 501
 
 POLICY = """
 shop: {{name: {name}, jurisdiction: PL, currency: PLN, timezone: Europe/Warsaw}}
@@ -106,6 +107,7 @@ class Service:
     sink: SmtpSink
     url: str
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _catalog: set[int] = field(default_factory=set)
     csrf = staticmethod(csrf_token)
 
     def client(self, language: str = "en", **kwargs: Any) -> httpx.Client:
@@ -120,25 +122,42 @@ class Service:
     def add_order(self, shop_id: str = SHOP, **overrides: Any) -> dict[str, Any]:
         """A paid PLN order at the fake shop, delivered to the engine as a verified webhook would be."""
         order = self.shop.add_order(sample_order(currency="PLN", **overrides), webhook=False)
+        self.deliver("order.updated", order, shop_id)
+        return order
+
+    def deliver(self, topic: str, body: dict[str, Any], shop_id: str = SHOP) -> None:
+        """A webhook body recorded in the inbox as the ingress would, then the engine runs."""
         with self.runtime.transaction() as session:
             session.add(
                 InboxItem(
                     shop_id=shop_id,
                     platform="woocommerce",
-                    topic="order.updated",
+                    topic=topic,
                     dedupe_key=f"test-{next(self._ids)}",
-                    body=json.dumps(order).encode(),
+                    body=json.dumps(body).encode(),
                     received_at=self.clock.now(),
                 )
             )
         self.run()
-        return order
+
+    def variant_stock(self, units: int, *, product: int = PRODUCT, variation: int = VARIATION) -> None:
+        """The shop's stock of the boots in size 42 changes and the shop tells us."""
+        if product not in self._catalog:
+            self._catalog.add(product)
+            self.shop.add_product(
+                {"id": product, "name": "Buty trekkingowe", "type": "variable"}, webhook=False
+            )
+            self.shop.add_variation(product, {"id": variation, "name": "Buty trekkingowe 42"}, webhook=False)
+        self.shop.set_stock(product, variation, units, webhook=False)
+        self.deliver("product.updated", self.shop.product(product, variation))
 
     def api_key(self, shop_id: str = SHOP, label: str = "tests") -> str:
         with self.runtime.transaction() as session:
             return create_key(session, shop_id, label, self.clock.now()).key
 
-    def lookup(self, client: httpx.Client, number: str, email: str = EMAIL, shop_id: str = SHOP) -> httpx.Response:
+    def lookup(
+        self, client: httpx.Client, number: str, email: str = EMAIL, shop_id: str = SHOP
+    ) -> httpx.Response:
         """Fill in the order lookup form like a browser (GET for the cookie and token, then POST)."""
         form = client.get(f"/s/{shop_id}/")
         return client.post(

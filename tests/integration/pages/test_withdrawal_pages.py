@@ -116,7 +116,11 @@ def test_proof_of_dispatch_on_the_status_page_refunds_the_withdrawal(service: An
         assert "I have sent the parcel" in status.text
         sent = browser.post(
             status_path,
-            data={"csrf_token": service.csrf(status.text), "tracking_number": "PL123456", "carrier": "InPost"},
+            data={
+                "csrf_token": service.csrf(status.text),
+                "tracking_number": "PL123456",
+                "carrier": "InPost",
+            },
         )
         assert sent.status_code == 303
         service.run()

@@ -165,7 +165,6 @@ class ComplaintBody(ApiModel):
     email: str = Field(min_length=3, max_length=320)
     description: str = Field(min_length=1, max_length=20_000)
     order_number: str | None = Field(default=None, max_length=64)
-    name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=50)
     product: str | None = Field(default=None, max_length=300)
     remedy: Literal["repair", "replace", "price_reduction", "withdraw"] | None = None

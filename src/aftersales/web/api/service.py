@@ -48,10 +48,19 @@ class CommandRefused(Exception):
         self.reason = reason
 
 
-async def run_command(runtime: ServiceRuntime, name: str, shop_id: str, **payload: Any) -> dict[str, Any]:
-    """``runtime.execute_command_async`` with the refusals turned into :class:`CommandRefused`."""
+async def run_command(
+    runtime: ServiceRuntime, command: str, shop_id: str, /, **payload: Any
+) -> dict[str, Any]:
+    """``runtime.execute_command_async`` with the refusals turned into :class:`CommandRefused`.
+
+    The engine's ``execute_command(name, shop_id, **payload)`` cannot carry a payload field
+    called ``name`` (it would collide with the command's name), which is why no caller here
+    sends one: the complaint form takes the customer's name from the order instead.
+    """
+    if "name" in payload or "shop_id" in payload:
+        raise TypeError(f"{command}: a payload field named 'name' or 'shop_id' cannot reach the engine")
     try:
-        return await runtime.execute_command_async(name, shop_id, **payload)
+        return await runtime.execute_command_async(command, shop_id, **payload)
     except UnknownShop:
         raise CommandRefused(404, "no such shop") from None
     except CaseConflict:

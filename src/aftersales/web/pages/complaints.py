@@ -31,7 +31,7 @@ from aftersales.workflows.complaints.attachments import MAX_BYTES, MAX_FILES
 MAX_BODY = MAX_FILES * MAX_BYTES + 256 * 1024
 """The route's body cap: every file at its limit, plus the form's text fields."""
 _REMEDIES = {code for code, _ in labels.REMEDIES if code}
-_FIELDS = ("email", "name", "order_number", "product", "description", "remedy")
+_FIELDS = ("email", "order_number", "product", "description", "remedy")
 
 
 async def _files(form: Any) -> list[dict[str, Any]]:
@@ -70,7 +70,6 @@ def complaint_page(runtime: ServiceRuntime) -> Endpoint:
         values = {name: str((form or {}).get(name, ""))[:20_000] for name in _FIELDS}
         if order is not None:
             values.update(email=order.customer.email or "", order_number=order.number)
-            values["name"] = values["name"] or (order.customer.name or "")
 
         def form_page(status: int = 200, error: str | None = None) -> Response:
             return visit.page(
@@ -91,7 +90,6 @@ def complaint_page(runtime: ServiceRuntime) -> Endpoint:
             "email": values["email"],
             "description": values["description"],
             "order_number": values["order_number"] or None,
-            "name": values["name"] or None,
             "product": values["product"] or None,
             "remedy": values["remedy"] if values["remedy"] in _REMEDIES else None,
             "locale": visit.lang,
