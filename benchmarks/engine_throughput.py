@@ -218,7 +218,7 @@ def _drop(base: str, schema: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=8, help="jobs each worker runs at once")
+    parser.add_argument("--concurrency", type=int, default=16, help="jobs each worker runs at once")
     parser.add_argument(
         "--postgres",
         default=os.environ.get("AFTERSALES_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),

@@ -101,6 +101,7 @@ class Durable:
             "application_version": APP_VERSION,
             "executor_id": self.executor_id,
             "log_level": self.log_level,
+            "sys_db_pool_size": settings.concurrency + 8,
         }
         _active = self.runtime
         try:

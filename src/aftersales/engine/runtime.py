@@ -109,7 +109,8 @@ class Runtime:
         self.executor_id = f"inline-{executors.hostname()}-{os.getpid()}-{self.incarnation[:8]}"
         self.workflows = tuple(DEFAULT_WORKFLOWS if workflows is None else workflows)
         self.imports = (*imports, *env_modules())
-        self.engine = make_engine(db_url)
+        # one connection per concurrent job, plus the sweeper, the heartbeat and a web request or two
+        self.engine = make_engine(db_url, pool_size=self.settings.concurrency + 4, max_overflow=8)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         self._durable: Durable | None = None
         self._launched = False
