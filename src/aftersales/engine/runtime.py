@@ -150,7 +150,13 @@ class Runtime:
         from aftersales.policy import default_policy, load_policy, parse_policy
 
         text = shop.policy_yaml or ""
-        key = (shop.id, hashlib.sha256(f"{text}\0{shop.policy_path or ''}".encode()).hexdigest())
+        stamp = ""
+        if not text.strip() and shop.policy_path:
+            try:  # an edited policy file is read again
+                stamp = str(os.stat(shop.policy_path).st_mtime_ns)
+            except OSError:
+                stamp = "missing"
+        key = (shop.id, hashlib.sha256(f"{text}\0{shop.policy_path or ''}\0{stamp}".encode()).hexdigest())
         with self._lock:
             cached = self._policies.get(key)
         if cached is not None:

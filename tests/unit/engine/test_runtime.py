@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from aftersales.engine import executors
 from aftersales.engine.api import ManualClock, Registry, StepContext, UnknownCommand, UnknownShop
 from aftersales.engine.runtime import Runtime, env_modules, import_workflows
 from aftersales.engine.settings import EngineSettings
-from aftersales.store.models import EngineExecutor
+from aftersales.store.models import EngineExecutor, Shop
 
 
 def test_unknown_commands_and_shops_are_named(runtime: Runtime, handlers: Registry) -> None:
@@ -122,3 +123,25 @@ def _a_pid_that_is_not_running() -> int:
             pass
         pid -= 1
     raise AssertionError("every pid is in use")
+
+
+def test_a_step_reads_the_shops_own_policy_and_lawful_defaults_without_one(
+    runtime: Runtime, handlers: Registry, tmp_path: Path
+) -> None:
+    @handlers.command("test.policy")
+    def policy(ctx: StepContext) -> dict[str, Any]:
+        return {"name": ctx.policy.shop.name, "window": ctx.policy.returns.window_days}
+
+    assert runtime.execute_command("test.policy", "shop-1")["name"] == "shop-1"
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "shop: {name: Sklep, jurisdiction: PL, currency: PLN, timezone: Europe/Warsaw}\nreturns: {window_days: 30}\n"
+    )
+    with runtime.transaction() as session:
+        shop = session.get(Shop, "shop-1")
+        assert shop is not None
+        shop.policy_path = str(path)
+    assert runtime.execute_command("test.policy", "shop-1") == {"name": "Sklep", "window": 30}
+    path.write_text(path.read_text().replace("30", "45"))
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000_000))
+    assert runtime.execute_command("test.policy", "shop-1") == {"name": "Sklep", "window": 45}
