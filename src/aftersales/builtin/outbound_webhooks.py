@@ -48,7 +48,7 @@ def aftersales_register_channels(register: Callable[[Channel], None]) -> None:
 def aftersales_case_transition(case: Case, old: str, new: str, event: str) -> None:
     sessions = _channel.sessions
     if sessions is None:
-        log.error("outbound_unbound", case_id=case.id, event=event)
+        log.error("outbound_unbound", case_id=case.id, transition=event)
         return
     with transaction(sessions) as session:
         queued = queue_case_event(session, case, old, new, event, _clock())
