@@ -123,6 +123,22 @@ def _start_workers(url: str, count: int, concurrency: int, logs: Path) -> list[s
     return processes
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _load() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return 0.0
+
+
 def _count(url: str, sql: str) -> int:
     from sqlalchemy import text
 
@@ -175,6 +191,7 @@ def _run(url: str, workers: int, jobs: int, concurrency: int) -> dict[str, Any]:
         for n in range(jobs):
             timer_id = f"case-{n}:deadline"
             enqueue.enqueue("timer", timer_id, f"timer:{timer_id}:bench")
+        cpu_before = sum(_cpu_seconds(p.pid) for p in processes)
         started = time.monotonic()
         queue.set_worker_concurrency(concurrency)
         while _count(url, "SELECT count(*) FROM cases WHERE status = 'done'") < jobs:
@@ -182,6 +199,7 @@ def _run(url: str, workers: int, jobs: int, concurrency: int) -> dict[str, Any]:
                 raise RuntimeError(f"the jobs did not finish; logs in {logs}")
             time.sleep(0.05)
         seconds = time.monotonic() - started
+        worker_cpu = sum(_cpu_seconds(p.pid) for p in processes) - cpu_before
         client.destroy()
     finally:
         for process in processes:
@@ -194,6 +212,8 @@ def _run(url: str, workers: int, jobs: int, concurrency: int) -> dict[str, Any]:
         "jobs": jobs,
         "seconds": round(seconds, 3),
         "jobs_per_s": round(jobs / seconds, 1),
+        "worker_cpu_ms_per_job": round(1000 * worker_cpu / jobs, 2),
+        "load_average": round(_load(), 1),
     }
 
 
