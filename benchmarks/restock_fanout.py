@@ -145,7 +145,9 @@ def _inbox(rt: Any, body: dict[str, Any], key: str) -> int:
         return int(item.id)
 
 
-def run(subscribers: int, units: int, per_unit: int, senders: int, workdir: Path) -> dict[str, Any]:
+def run(
+    subscribers: int, units: int, per_unit: int, senders: int, workdir: Path, *, send: bool = True
+) -> dict[str, Any]:
     from sqlalchemy import func, select
 
     from aftersales.engine.runtime import Runtime
@@ -227,6 +229,9 @@ def run(subscribers: int, units: int, per_unit: int, senders: int, workdir: Path
                     .order_by(OutboxMessage.id)
                 )
             )
+        queued = len(ids)
+        if not send:
+            ids = []
         t_send = time.perf_counter()
         with ThreadPoolExecutor(max_workers=senders) as pool:
             outcomes = list(pool.map(lambda oid: rt.run_job("outbox", str(oid)), ids, chunksize=64))
@@ -257,6 +262,7 @@ def run(subscribers: int, units: int, per_unit: int, senders: int, workdir: Path
         "load_average": round(os.getloadavg()[0], 1),
         "queue_after": remaining,
         "stock_reads": stock_reads,
+        "queued": queued,
         "messages": sent,
         "marked_sent": marked,
         "smtp_received": int(counter.value),
@@ -277,14 +283,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target (2 s, 300 MB) is missed")
     parser.add_argument("--keep", metavar="DIR", help="build the database in DIR and keep it")
+    parser.add_argument("--no-send", action="store_true", help="measure the wave only (big waves)")
     args = parser.parse_args(argv)
 
     if args.keep:
         Path(args.keep).mkdir(parents=True, exist_ok=True)
-        result = run(args.subscribers, args.units, args.per_unit, args.senders, Path(args.keep))
+        result = run(
+            args.subscribers, args.units, args.per_unit, args.senders, Path(args.keep), send=not args.no_send
+        )
     else:
         with tempfile.TemporaryDirectory(prefix="restock-bench-") as tmp:
-            result = run(args.subscribers, args.units, args.per_unit, args.senders, Path(tmp))
+            result = run(
+                args.subscribers, args.units, args.per_unit, args.senders, Path(tmp), send=not args.no_send
+            )
     if args.json:
         sys.stdout.write(json.dumps(result) + "\n")
     else:
