@@ -4,6 +4,11 @@ The demo's summary must be the system's own state, so after the run this test op
 demo's database and mail folder and checks the printed figures against them: the cases and
 their statuses, the refunds the ledger confirmed, the webhook deliveries the ingress
 accepted, the e-mails the SMTP sink received.
+
+The engine clock starts on Christmas Eve at 21:30 in Warsaw (``--start``), so the run is the
+same whatever day the suite runs, and it crosses what the calendars must get right: Polish
+public holidays (24-26 December, 6 January) and a weekend before the promised dispatch day,
+and the back-in-stock quiet hours at night.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import pytest
 pytestmark = pytest.mark.slow
 
 AFTERSALES = Path(sys.executable).with_name("aftersales")
+START = "2026-12-24T21:30+01:00"
+"""Thursday 24 December 2026, a public holiday in Poland (from 2025), after the alert quiet hours began."""
 TITLES = (
     "Withdrawal refunded automatically",
     "Commercial return declined out of window",
@@ -37,7 +44,7 @@ def demo_run(
     directory = tmp_path_factory.mktemp("demo") / "run"
     started = time.monotonic()
     result = subprocess.run(
-        [str(AFTERSALES), "demo", "--dir", str(directory)],
+        [str(AFTERSALES), "demo", "--dir", str(directory), "--start", START],
         capture_output=True,
         text=True,
         timeout=180,
@@ -91,6 +98,20 @@ def test_the_cases_in_the_summary_are_the_cases_in_the_database(
     assert deemed == [(1,)]
     loaners = _rows(directory / "aftersales.db", "SELECT serial, returned_at IS NOT NULL FROM loaners")
     assert loaners == [("WYP-PB14-007", 1)]
+
+
+def test_the_clock_jumps_follow_the_legal_calendars(
+    demo_run: tuple[subprocess.CompletedProcess[str], float, Path],
+) -> None:
+    result, _, _ = demo_run
+    # paid on a holiday: the next business day is Monday 28th (25-26 are holidays, then the
+    # weekend), plus one handling day; the promise ends with Tuesday 29th in Warsaw
+    assert "promised dispatch by 2026-12-29" in result.stdout
+    assert "→ 2026-12-29 23:00 UTC (Late dispatch paid out automatically)" in result.stdout
+    # 14 calendar days from 24 December: Thursday 7 January, a working day, to its end in Warsaw
+    assert "→ 2027-01-07 23:00 UTC (Complaint deemed accepted after 14 days)" in result.stdout
+    # the restock came at night: wave 1 waits for the end of the quiet hours (08:00 in Berlin)
+    assert "→ 2026-12-25 07:00 UTC (Back-in-stock alert in two waves)" in result.stdout
 
 
 def test_money_moved_once_per_case_through_the_ledger(

@@ -6,6 +6,7 @@ Only the command-line wiring lives here; the demo itself is :mod:`aftersales.dem
 from __future__ import annotations
 
 import gc
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +20,14 @@ def demo(
             "--dir", help="Where to keep the database, log and e-mails (default: a new temporary directory)."
         ),
     ] = None,
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            "--start",
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"],
+            help="Start the engine clock here instead of now, e.g. 2026-12-24T21:30+01:00 (deadlines, holidays).",
+        ),
+    ] = None,
     keep_running: Annotated[
         bool, typer.Option("--keep-running", help="Leave the service and the fake shops up until Ctrl-C.")
     ] = False,
@@ -26,7 +35,7 @@ def demo(
     """Run the six after-sales scenarios end to end and print what the system did (exit 1 if any failed)."""
     from aftersales.demo import run_demo
 
-    code = run_demo(directory, keep_running=keep_running)
+    code = run_demo(directory, start=start, keep_running=keep_running)
     # Everything is stopped and flushed. The interpreter's final garbage collection would
     # still walk every object the run created (the fake Shopify's schema alone is huge),
     # which takes seconds on a busy machine for memory the OS reclaims anyway.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -55,7 +56,11 @@ def _wait_for_interrupt(console: Console, the_stage: Stage) -> None:
 
 
 def run_demo(
-    directory: Path | None = None, *, keep_running: bool = False, console: Console | None = None
+    directory: Path | None = None,
+    *,
+    start: datetime | None = None,
+    keep_running: bool = False,
+    console: Console | None = None,
 ) -> int:
     """Run every scenario and print the summary; 0 when all passed, 1 otherwise."""
     if console is None:
@@ -67,7 +72,7 @@ def run_demo(
     def say(text: str) -> None:
         console.print(f"[dim]{time.monotonic() - started:5.1f}s[/dim] {text}", highlight=False)
 
-    with boot(directory, say=say) as the_stage:
+    with boot(directory, start=start, say=say) as the_stage:
         outcomes = sorted(play(the_stage, scenarios(), say), key=lambda o: SUMMARY_ORDER.index(o.key))
         console.print()
         render(console, the_stage, outcomes, kept=keep_running)

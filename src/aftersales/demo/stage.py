@@ -379,11 +379,17 @@ def _patched_env(values: dict[str, str]) -> Iterator[None]:
 
 
 @contextmanager
-def boot(directory: Path | None = None, *, say: Callable[[str], None] = lambda _: None) -> Iterator[Stage]:
+def boot(
+    directory: Path | None = None,
+    *,
+    start: datetime | None = None,
+    say: Callable[[str], None] = lambda _: None,
+) -> Iterator[Stage]:
     """Boot the whole stage in ``directory`` (else a fresh temporary one).
 
     The directory is kept afterwards on purpose: the summary points at its database, its
-    e-mails and its log, which are what a newcomer opens next.
+    e-mails and its log, which are what a newcomer opens next. ``start`` sets the engine
+    clock's first reading (default: now), e.g. a Friday evening before a public holiday.
     """
     from aftersales.web.app import create_app
     from aftersales_shopify.testing import FakeShopify
@@ -394,7 +400,7 @@ def boot(directory: Path | None = None, *, say: Callable[[str], None] = lambda _
     db_path = root / "aftersales.db"
     if db_path.exists():
         raise FileExistsError(f"{db_path} exists: the demo needs an empty directory (or leave out --dir)")
-    clock = ManualClock(datetime.now(UTC).replace(second=0, microsecond=0))
+    clock = ManualClock(start or datetime.now(UTC).replace(second=0, microsecond=0))
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     with ExitStack() as stack, ThreadPoolExecutor(max_workers=1) as pool:
