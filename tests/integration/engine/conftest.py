@@ -62,7 +62,7 @@ class Worker:
 def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     started: list[Worker] = []
 
-    def start(db_url: str, executor_id: str, *, concurrency: int = 8, **env: str) -> Worker:
+    def start(db_url: str, executor_id: str, *, concurrency: int = 16, **env: str) -> Worker:
         log = tmp_path / f"worker-{executor_id}-{len(started)}.log"
         environ = {
             **os.environ,

@@ -137,9 +137,9 @@ def test_a_dead_workers_jobs_are_taken_over_and_no_refund_is_paid_twice(
     def refunds() -> int:
         return sum(len(fake.refunds(order)) for order in orders)
 
-    a = start_worker(pg_url, "pg-a", concurrency=8)
+    a = start_worker(pg_url, "pg-a")
     wait("A's first refunds", lambda: refunds() >= 4, timeout=60, workers=(a,))
-    b = start_worker(pg_url, "pg-b", concurrency=8)
+    b = start_worker(pg_url, "pg-b")
     a.kill()
     wait(
         "every case settled by B",
