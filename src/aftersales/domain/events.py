@@ -91,6 +91,14 @@ class ReturnLine(DomainModel):
     note: str | None = None
 
 
+DEFECT_REASONS = frozenset({"defective", "not_as_described"})
+"""Return reasons that mean non-conformity: such lines are a complaint (statutory liability), not a return."""
+
+
+def is_defect_reason(reason: str | None) -> bool:
+    return (reason or "").strip().lower() in DEFECT_REASONS
+
+
 class ReturnData(DomainModel):
     kind: Literal["return"] = "return"
     return_id: PlatformId

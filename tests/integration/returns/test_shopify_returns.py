@@ -174,6 +174,14 @@ def test_a_return_inside_the_statutory_window_is_a_withdrawal(shopify: Any) -> N
     assert Decimal(refund["amount"]) == Decimal("90.00")  # no restocking fee on a withdrawal
 
 
+def test_a_return_for_a_defect_opens_no_return_case(shopify: Any, order: dict[str, Any]) -> None:
+    return_id = shopify.fake.add_return(ORDER_ID, [(SHOES, 1)])
+    shopify.deliver("returns/request", return_webhook(shopify.fake, return_id, reason="defective"))
+    # a defect is statutory liability: the complaints workflow (not loaded in this harness) opens it
+    assert _cases(shopify) == []
+    assert shopify.fake.refunds(ORDER_ID) == []
+
+
 def _cases(harness: Any) -> list[CaseRow]:
     with harness.rt.read_session() as session:
         rows = list(session.scalars(select(CaseRow).order_by(CaseRow.opened_at)))

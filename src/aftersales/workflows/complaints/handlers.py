@@ -17,6 +17,7 @@ from __future__ import annotations
 import structlog
 
 from aftersales.domain import Case, DomainEvent, EventType, Order, ReturnData
+from aftersales.domain.events import is_defect_reason
 from aftersales.engine.api import DeliveredInfo, EffectInfo, StepContext, TimerInfo, registry
 from aftersales.platforms import PlatformError
 from aftersales.workflows.complaints import answer, notices, remedies, repairs
@@ -35,7 +36,6 @@ from aftersales.workflows.complaints.intake import LineClaim, Submission, open_c
 
 log = structlog.get_logger("aftersales.workflows.complaints")
 
-DEFECT_REASONS = frozenset({"defective", "not_as_described"})
 """Shopify ``ReturnReason`` values that mean a lack of conformity (a complaint, not a return)."""
 
 
@@ -139,7 +139,7 @@ def on_defect_return(ctx: StepContext, event: DomainEvent) -> None:
     defective = [
         line
         for line in data.lines
-        if (line.reason or "").strip().lower() in DEFECT_REASONS and line.line_item_id and line.quantity > 0
+        if is_defect_reason(line.reason) and line.line_item_id and line.quantity > 0
     ]
     if not defective:
         return

@@ -27,6 +27,7 @@ from aftersales.domain import (
     ReturnData,
     ReverseLogisticsData,
 )
+from aftersales.domain.events import is_defect_reason
 from aftersales.engine.api import EffectInfo, StepContext, TimerInfo, registry
 from aftersales.workflows.returns import notices, progress
 from aftersales.workflows.returns.authorization import approve
@@ -94,8 +95,11 @@ def on_return_requested(ctx: StepContext, event: DomainEvent) -> None:
     requested = [
         RequestedLine(line_item_id=line.line_item_id, quantity=line.quantity, reason=line.reason)
         for line in data.lines
-        if line.line_item_id is not None and line.quantity > 0
+        # defective lines are complaints (the complaints workflow opens those), not returns
+        if line.line_item_id is not None and line.quantity > 0 and not is_defect_reason(line.reason)
     ]
+    if not requested and all(is_defect_reason(line.reason) for line in data.lines):
+        return
     unresolved = sum(1 for line in data.lines if line.line_item_id is None and line.quantity > 0)
     case = open_platform_return(
         ctx, order, data.return_id, requested, unresolved=unresolved, at=event.occurred_at or ctx.now()
