@@ -408,8 +408,10 @@ def boot(
         # takes seconds, so it is built (and started) while everything else starts and runs
         building = pool.submit(_start_shopify, FakeShopify, say)
         stack.callback(_stop_when_built, building)
+        # the service's own log goes to a file beside the database: the terminal shows the story
         log_file = stack.enter_context((root / "aftersales.log").open("a", encoding="utf-8"))
         configure_logging(level=logging.INFO, stream=log_file)
+        stack.callback(configure_logging, level=logging.WARNING)  # back to stderr before the file closes
         sink = stack.enter_context(SmtpSink())
         stack.enter_context(_patched_env(_environment(root, sink, base_url)))
         say(f"SMTP sink on {sink.host}:{sink.port}")
