@@ -139,7 +139,7 @@ def _finish(rt: Runtime, inbox_id: int, state: str, error: str) -> str:
             row.attempts += 1
             row.error = error
             row.processed_at = rt.clock.now()
-        log.warning("inbox_" + state, inbox_id=inbox_id, error=error)
+        (log.info if state == "ignored" else log.warning)("inbox_" + state, inbox_id=inbox_id, error=error)
         return state
 
     return retry_conflicts(write)
