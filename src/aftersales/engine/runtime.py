@@ -282,7 +282,7 @@ class Runtime:
         if self._durable is not None:
             await self._durable.enqueue_async("inbox", str(inbox_id), f"inbox:{inbox_id}")
 
-    def execute_command(self, name: str, shop_id: str, **payload: Any) -> dict[str, Any]:
+    def execute_command(self, name: str, shop_id: str, /, **payload: Any) -> dict[str, Any]:
         """Run the registered command ``name`` for ``shop_id`` in one transaction.
 
         Its effects, messages and timers are performed after the commit like any step's. A
@@ -304,7 +304,7 @@ class Runtime:
         self.after_commit(after)
         return result
 
-    async def execute_command_async(self, name: str, shop_id: str, **payload: Any) -> dict[str, Any]:
+    async def execute_command_async(self, name: str, shop_id: str, /, **payload: Any) -> dict[str, Any]:
         return await asyncio.to_thread(lambda: self.execute_command(name, shop_id, **payload))
 
     def after_commit(self, after: AfterCommit) -> None:

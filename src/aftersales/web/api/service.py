@@ -30,7 +30,7 @@ from aftersales.web.runtime import IngressRuntime
 class ServiceRuntime(IngressRuntime, Protocol):
     """The engine's :class:`~aftersales.engine.runtime.Runtime` as the pages and APIs use it."""
 
-    async def execute_command_async(self, name: str, shop_id: str, **payload: Any) -> dict[str, Any]:
+    async def execute_command_async(self, name: str, shop_id: str, /, **payload: Any) -> dict[str, Any]:
         """Run the registered command ``name`` for ``shop_id`` in one transaction."""
         ...
 
