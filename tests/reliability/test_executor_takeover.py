@@ -57,11 +57,11 @@ def test_a_takeover_cut_short_after_the_dead_mark_still_finishes_the_dead_worker
             SHOP,
             platform="woocommerce",
             secret=SECRET,
-            credentials=fake.credentials().model_dump(mode="json", exclude_none=True),
+            credentials=fake.credentials(timeout_seconds=10.0).model_dump(mode="json", exclude_none=True),
         )
         fake.add_webhook("order.created", service.webhook_url("woocommerce", SHOP), SECRET)
-        # the shop makes the refund at once and answers 20 s later: the worker is mid-call for long
-        fake.delay_next(20.0, f"{API_PREFIX}/orders/", method="POST")
+        # the shop makes the refund at once and holds its answer: the worker is mid-call when killed
+        fake.delay_next(5.0, f"{API_PREFIX}/orders/", method="POST")
         first = workers.start("rel-takeover-a")
         workers.wait_started(first)
         order_id = str(fake.add_order(order_factory(1))["id"])
@@ -88,11 +88,11 @@ def test_a_takeover_cut_short_after_the_dead_mark_still_finishes_the_dead_worker
                 effect = session.get(Effect, key)
                 return effect is not None and effect.state == "confirmed"
 
-        # the effect lease is 4 s in these tests: 15 s is ample for a lookup at the shop
+        # the effect lease is 4 s in these tests: 12 s is ample for a lookup at the shop
         until(
             "the refund to be confirmed by lookup",
             confirmed,
-            timeout=15,
+            timeout=12,
             detail=lambda: (service.unfinished(), service.orphaned_jobs()),
         )
         assert len(fake.refunds(order_id)) == 1
