@@ -90,7 +90,8 @@ def _ledger(ctx: StepContext, event: DomainEvent) -> None:
         source_ref=f"order:{order.id}",
         data={"suite": LEDGER_SOURCE, "processed": []},
     )
-    processed: list[Any] = list(case.data.get("processed") or [])
+    seen = case.data.get("processed")
+    processed: list[Any] = list(seen) if isinstance(seen, list) else []
     stamp = event.occurred_at.isoformat() if event.occurred_at else None
     processed.append([event.topic, stamp])
     case.data["processed"] = processed
