@@ -95,13 +95,21 @@ def test_kill_9_mid_refunds_then_restart_pays_each_case_exactly_once(
     def refunds_at_shop() -> int:
         return sum(len(fake.refunds(order)) for order in orders)
 
+    def sent() -> int:
+        return count(rt, select(func.count()).select_from(Effect).where(Effect.state == "sent"))
+
     first = start_worker(sqlite_url, "crash-worker", concurrency=4)
-    wait("the first refunds to reach the shop", lambda: refunds_at_shop() >= 2, timeout=60, workers=(first,))
+    wait(
+        "refunds made at the shop but not yet answered",
+        lambda: refunds_at_shop() >= 2 and sent() >= 2,
+        timeout=60,
+        workers=(first,),
+    )
     schedule_mark(rt, "during-downtime", timedelta(seconds=1.5))
     first.kill()
     killed_at = time.monotonic()
 
-    in_flight = count(rt, select(func.count()).select_from(Effect).where(Effect.state == "sent"))
+    in_flight = sent()
     settled = count(rt, select(func.count()).select_from(CaseRow).where(CaseRow.status == "settled"))
     assert in_flight >= 1, "the kill should land while refunds are in flight"
     assert settled < CASES
