@@ -149,3 +149,30 @@ def test_a_return_request_names_lines_quantities_and_a_reason(service: Any) -> N
         )
         assert refused.status_code == 303  # qty_315 is capped at what is left (0), only line 316 is asked for
     assert service.case_row_count() == 2
+
+
+def test_a_merchants_answer_shown_on_the_status_page_has_reached_the_customer(service: Any) -> None:
+    """Art. 7a u.p.k.: the 14-day clock stops when the answer reaches the consumer."""
+    with httpx.Client(base_url=service.url) as client:
+        opened = client.post(
+            "/api/v1/shops/sklep/complaints",
+            json={"email": EMAIL, "description": "The zip broke.", "remedy": "repair"},
+        ).json()
+        key = service.api_key(label="Ola")
+        answered = client.post(
+            f"/api/v1/shops/sklep/cases/{opened['case_number']}/answer",
+            json={"decision": "reject", "text": "The zip was torn by force."},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert answered.json()["status"] == "answer_sent"
+    with service.client() as browser:
+        page = browser.get(f"/status/{opened['status_token']}")
+    assert page.status_code == 200
+    assert "Complaint not accepted" in page.text
+    assert "The zip was torn by force." in page.text  # the merchant's words are shown, the system's are not
+    with httpx.Client(base_url=service.url) as client:
+        detail = client.get(
+            f"/api/v1/shops/sklep/cases/{opened['case_number']}", headers={"Authorization": f"Bearer {key}"}
+        ).json()
+    assert detail["status"] == "rejected"
+    assert any(e["event"] == "answer_rejected" for e in detail["timeline"])

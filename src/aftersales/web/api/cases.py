@@ -39,18 +39,29 @@ def line_names(case: Case) -> dict[str, str]:
 
 
 def _lines(case: Case) -> list[schemas.CaseLineAnswer]:
+    """One entry per line and state: the workflows keep one case line per unit, a reader wants totals."""
     names = line_names(case)
+    grouped: dict[tuple[str, str, str, str, str], int] = {}
+    for line in case.lines:
+        key = (
+            line.line_item_id,
+            line.authorization.value,
+            line.logistics.value,
+            line.disposition.value,
+            line.settlement.value,
+        )
+        grouped[key] = grouped.get(key, 0) + line.quantity
     return [
         schemas.CaseLineAnswer(
-            line_item_id=line.line_item_id,
-            name=names.get(line.line_item_id),
-            quantity=line.quantity,
-            authorization=line.authorization.value,
-            logistics=line.logistics.value,
-            disposition=line.disposition.value,
-            settlement=line.settlement.value,
+            line_item_id=line_id,
+            name=names.get(line_id),
+            quantity=quantity,
+            authorization=authorization,
+            logistics=logistics,
+            disposition=disposition,
+            settlement=settlement,
         )
-        for line in case.lines
+        for (line_id, authorization, logistics, disposition, settlement), quantity in grouped.items()
     ]
 
 
@@ -90,10 +101,18 @@ def customer_status(session: Session, case: Case) -> schemas.CaseStatusAnswer:
         currency=None if case.refund_total is None else case.refund_total.currency,
         lines=_lines(case),
         timeline=[
-            schemas.TimelineEntry(at=e.at, event=e.event, status=e.to_status, reason=e.reason)
+            schemas.TimelineEntry(
+                at=e.at, event=e.event, status=e.to_status, reason=e.reason if _by_person(e.actor) else None
+            )
             for e in entries
         ],
     )
+
+
+def _by_person(actor: str) -> bool:
+    """A reason a merchant typed (a decline, a message) is shown to the customer; the workflow's
+    own reasons (also logged under the customer's actions) are its trace, in English, for the merchant."""
+    return actor.startswith("merchant")
 
 
 # -- merchant -----------------------------------------------------------------------------------------

@@ -224,7 +224,10 @@ async def guarantee_report_view(call: Call) -> Response:
             if month is None:
                 zone = ZoneInfo(call.runtime.policy_for(shop).shop.timezone)
                 month = datetime.now(zone).strftime("%Y-%m")
-            return guarantee_report(session, shop_id, month).as_dict()
+            try:
+                return guarantee_report(session, shop_id, month).as_dict()
+            except ValueError as exc:  # a month the calendar does not have (0000-01)
+                raise CommandRefused(422, str(exc)) from None
 
     report = await anyio.to_thread.run_sync(read)
     if report is None:

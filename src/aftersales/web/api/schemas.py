@@ -293,7 +293,7 @@ class GoodwillBody(ApiModel):
 
 
 class MonthQuery(ApiModel):
-    month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    month: str | None = Field(default=None, pattern=r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])$")
     """``YYYY-MM``; default: the current month in the shop's time zone."""
 
 

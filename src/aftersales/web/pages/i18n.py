@@ -23,7 +23,7 @@ from io import BytesIO
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency
@@ -121,10 +121,18 @@ def _zone(ctx: Context) -> ZoneInfo:
 
 @pass_context
 def format_when(ctx: Context, value: datetime | str | None, fmt: str = "long") -> str:
+    """``March 2, 2026, 10:00 AM CET`` / ``2 marca 2026, 10:00 CET`` (``medium``: a shorter date).
+
+    The zone's abbreviation is kept: the date and time of a withdrawal statement are a legal
+    fact, and the customer may be in another time zone than the shop.
+    """
     if value is None:
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return str(format_datetime(moment, format=fmt, tzinfo=_zone(ctx), locale=str(ctx.get("lang"))))
+    local = moment.astimezone(_zone(ctx))
+    lang = str(ctx.get("lang"))
+    day = format_date(local.date(), format=fmt, locale=lang)
+    return f"{day}, {format_time(local.time(), format='short', locale=lang)} {local.tzname() or ''}".strip()
 
 
 @pass_context
