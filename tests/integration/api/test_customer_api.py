@@ -201,3 +201,25 @@ def test_back_in_stock_subscribe_confirm_and_unsubscribe(service: Any) -> None:
         done = client.post("/api/v1/restock/unsubscribe", json={"token": unsubscribe})
         assert done.status_code == 200 and done.json()["outcome"] == "unsubscribed"
         assert client.post("/api/v1/restock/unsubscribe", json={"token": "1.0.forged"}).status_code == 404
+
+
+def test_the_same_request_id_from_two_customers_opens_two_cases(service: Any) -> None:
+    """An idempotency key is scoped to the order: it can never hand one customer another's case."""
+    mine = service.add_order()
+    theirs = service.add_order(
+        id=1001, number="1001", billing={"first_name": "Ewa", "email": "ewa@example.com"}
+    )
+    with _client(service) as client:
+        body = {"confirmed": True, "request_id": "1"}
+        first = client.post(
+            "/api/v1/shops/sklep/withdrawals", json={**body, "order_pass": _pass(client, mine["number"])}
+        )
+        found = client.post(
+            "/api/v1/shops/sklep/orders/lookup",
+            json={"order_number": theirs["number"], "email": "ewa@example.com"},
+        )
+        second = client.post(
+            "/api/v1/shops/sklep/withdrawals", json={**body, "order_pass": found.json()["order_pass"]}
+        )
+    assert first.status_code == second.status_code == 201
+    assert first.json()["case_number"] != second.json()["case_number"]

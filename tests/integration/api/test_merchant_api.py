@@ -195,3 +195,28 @@ def test_api_keys_from_the_cli_are_shown_once_listed_without_secrets_and_revocab
         assert merchant.get("/cases").status_code == 401
     assert runner.invoke(cli, ["shop", "api-key", "create", "nope", "--db", db]).exit_code == 1
     assert runner.invoke(cli, ["shop", "api-key", "revoke", "inny", str(key_id), "--db", db]).exit_code == 1
+
+
+def test_received_units_are_inspected_one_by_one(service: Any) -> None:
+    order = service.add_order()
+    case = _return(
+        service, order["number"], [{"line_item_id": "315", "quantity": 2, "reason": "damaged"}], "r1"
+    )
+    number = case["case_number"]
+    with _merchant(service, service.api_key()) as merchant:
+        merchant.post(f"/cases/{number}/approve", json={})
+        received = merchant.post(f"/cases/{number}/receive", json={})
+        assert received.status_code == 200, received.text
+        inspected = merchant.post(
+            f"/cases/{number}/inspect",
+            json={
+                "lines": [
+                    {"line_item_id": "315", "quantity": 1, "disposition": "restock"},
+                    {"line_item_id": "315", "quantity": 1, "disposition": "not_restocked"},
+                ]
+            },
+        )
+        assert inspected.status_code == 200, inspected.text
+        dispositions = sorted((ln["disposition"], ln["quantity"]) for ln in inspected.json()["lines"])
+        assert dispositions == [("not_restocked", 1), ("restock", 1)]
+        assert merchant.post(f"/cases/{number}/inspect", json={"lines": []}).status_code == 422

@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
+from aftersales.web.api.lookup import lookup_count
+
 EMAIL = "john.doe@example.com"
 
 
@@ -40,6 +42,10 @@ def test_repeated_failed_lookups_are_refused_for_a_while(
         # the next window starts afresh (the engine clock moves on by the window)
         service.clock.advance(timedelta(minutes=15))
         assert service.lookup(browser, order["number"]).status_code == 303
+        # counters of past windows are dropped with the next failure: the table does not grow
+        assert service.lookup(browser, "1000", email="again@example.com").status_code == 404
+    with service.runtime.read_session() as session:
+        assert lookup_count(session, "sklep") == 1
 
 
 @pytest.mark.parametrize(

@@ -11,12 +11,14 @@ the date and time of the statement) is sent by the returns workflow.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import anyio
 from starlette.responses import Response
 
 from aftersales.domain import Order
+from aftersales.store.cases import get_case
 from aftersales.web.api import schemas
 from aftersales.web.api.cases import case_from_token, customer_status, token_for, url_for
 from aftersales.web.api.lookup import (
@@ -37,6 +39,18 @@ MAX_COMPLAINT_BODY = MAX_FILES * MAX_BYTES * 4 // 3 + 64 * 1024
 """Five photos of 10 MiB each, base64-encoded, plus the text."""
 
 
+def idempotency_key(channel: str, owner: str, request_id: str | None) -> str | None:
+    """The intake key of a client's ``request_id``, scoped to its order (or e-mail address).
+
+    A repeated key returns the case it opened first, status link included; scoping it to the
+    order the pass proves keeps one customer's key from ever finding another customer's case.
+    """
+    if not request_id:
+        return None
+    scope = hashlib.sha256(owner.encode()).hexdigest()[:16]
+    return f"{channel}:{scope}:{request_id}"[:200]
+
+
 async def _require_shop(runtime: ServiceRuntime, shop_id: str) -> None:
     def exists() -> bool:
         with reading(runtime) as session:
@@ -48,7 +62,6 @@ async def _require_shop(runtime: ServiceRuntime, shop_id: str) -> None:
 
 async def opened_answer(runtime: ServiceRuntime, shop_id: str, summary: dict[str, Any]) -> schemas.Opened:
     """The case a command opened, with its signed status link."""
-    from aftersales.store.cases import get_case
 
     def read() -> schemas.Opened:
         with reading(runtime) as session:
@@ -126,7 +139,7 @@ async def _customer_request(call: Call, command: str, lines: list[dict[str, Any]
         order_number=order.number,
         email=order.customer.email or "",
         lines=lines,
-        request_id=f"api:{body.request_id}" if body.request_id else None,
+        request_id=idempotency_key("api", order.id, body.request_id),
         locale=body.locale,
     )
     return answer(await opened_answer(call.runtime, shop_id, summary), 201)
@@ -152,7 +165,7 @@ async def submit_complaint(call: Call) -> Response:
     await _require_shop(call.runtime, shop_id)
     payload = body.model_dump(exclude_none=True)
     if body.request_id:
-        payload["request_id"] = f"api:{body.request_id}"
+        payload["request_id"] = idempotency_key("api", body.email.strip().lower(), body.request_id)
     summary = await run_command(call.runtime, "complaints.submit", shop_id, channel="api", **payload)
     return answer(await opened_answer(call.runtime, shop_id, summary), 201)
 

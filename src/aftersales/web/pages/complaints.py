@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aftersales.domain import Order
-from aftersales.web.api.customer import opened_answer
+from aftersales.web.api.customer import idempotency_key, opened_answer
 from aftersales.web.api.lookup import read_pass
 from aftersales.web.api.service import CommandRefused, ServiceRuntime, reading, run_command
 from aftersales.web.pages import labels
@@ -93,8 +93,11 @@ def complaint_page(runtime: ServiceRuntime) -> Endpoint:
             "product": values["product"] or None,
             "remedy": values["remedy"] if values["remedy"] in _REMEDIES else None,
             "locale": visit.lang,
-            "request_id": f"web:{uuid.uuid5(uuid.NAMESPACE_URL, values['email'].lower())}:"
-            + str(form.get("request_id", ""))[:64],
+            "request_id": idempotency_key(
+                "web",
+                values["email"].strip().lower(),
+                str(form.get("request_id", ""))[:64] or uuid.uuid4().hex,
+            ),
             "attachments": await _files(form),
         }
         try:

@@ -17,7 +17,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from aftersales.web.api.customer import look_up, opened_answer
+from aftersales.web.api.customer import idempotency_key, look_up, opened_answer
 from aftersales.web.api.lookup import OrderView, issue_pass, order_view, read_pass
 from aftersales.web.api.service import CommandRefused, ServiceRuntime, reading, run_command
 from aftersales.web.pages import labels
@@ -160,7 +160,7 @@ def return_page(runtime: ServiceRuntime) -> Endpoint:
                 order_number=view.order.number,
                 email=view.order.customer.email or "",
                 lines=[{"line_item_id": k, "quantity": v, "reason": reason} for k, v in units.items()],
-                request_id=f"web:{view.order.id}:{request_id}",
+                request_id=idempotency_key("web", view.order.id, request_id),
                 locale=visit.lang,
             )
         except CommandRefused as refused:

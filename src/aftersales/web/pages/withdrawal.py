@@ -27,7 +27,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
-from aftersales.web.api.customer import opened_answer
+from aftersales.web.api.customer import idempotency_key, opened_answer
 from aftersales.web.api.service import CommandRefused, ServiceRuntime, run_command
 from aftersales.web.links import secret_key
 from aftersales.web.pages import labels
@@ -126,7 +126,7 @@ def confirm_withdrawal(runtime: ServiceRuntime) -> Endpoint:
                 order_number=order.number,
                 email=order.customer.email or "",
                 lines=[{"line_item_id": k, "quantity": v} for k, v in units.items()],
-                request_id=f"web:{order.id}:{request_id}",
+                request_id=idempotency_key("web", order.id, request_id),
                 locale=visit.lang,
             )
         except CommandRefused as refused:
