@@ -1,10 +1,11 @@
-"""Ingress bugs the hostile-input run found, each shown by a test that fails until it is fixed.
+"""Ingress bugs the hostile-input run found, pinned by tests now that they are fixed.
 
-A correctly signed body of deeply nested JSON (``[[[[…]]]]``, a few kilobytes are enough) makes
+A correctly signed body of deeply nested JSON (``[[[[…]]]]``, a few kilobytes are enough) made
 ``json.loads`` raise ``RecursionError`` — not a ``ValueError`` — in ``parse_problem``
-(``src/aftersales/web/ingress.py``), which catches only ``ValueError``/``UnicodeDecodeError``.
-The error escapes ``Ingress.process_batch`` (it retries only ``SQLAlchemyError``) and
-``BatchWriter._run`` turns it into ``IngestUnavailable`` for *every* job of the batch:
+(``src/aftersales/web/ingress.py``), which caught only ``ValueError``/``UnicodeDecodeError``.
+The error escaped ``Ingress.process_batch`` (it retried only ``SQLAlchemyError``) and
+``BatchWriter._run`` turned it into ``IngestUnavailable`` for *every* job of the batch (fixed:
+such a body is malformed, 400; and any failure of one job is retried alone):
 
 - the sender gets 503 instead of 400 and the request is missing from the delivery log;
 - worse, every valid delivery that was recorded in the same batch is answered 503 too although
@@ -33,14 +34,9 @@ SHOP = "rel-ingress-bugs"
 SECRET = "rel-ingress-bugs-secret-0123"
 NESTED = b"[" * 50_000 + b"]" * 50_000
 VALID = b'{"id": 31, "status": "processing", "date_modified_gmt": "2026-05-04T10:00:00"}'
-NESTING_BUG = (
-    "ingress bug: a signed, deeply nested JSON body raises RecursionError in parse_problem, which "
-    "BatchWriter turns into 503 for the whole batch (src/aftersales/web/ingress.py)"
-)
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-@pytest.mark.xfail(strict=True, reason=NESTING_BUG)
 def test_a_signed_deeply_nested_body_is_refused_with_400_and_logged(
     service: Any, woo_delivery: Callable[..., dict[str, str]]
 ) -> None:
@@ -55,7 +51,6 @@ def test_a_signed_deeply_nested_body_is_refused_with_400_and_logged(
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-@pytest.mark.xfail(strict=True, reason=NESTING_BUG)
 def test_a_valid_delivery_batched_with_a_nested_body_is_still_accepted(
     service: Any, woo_delivery: Callable[..., dict[str, str]]
 ) -> None:

@@ -215,6 +215,8 @@ def parse_problem(body: bytes) -> str | None:
         json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         return f"body is not JSON: {exc}"
+    except RecursionError:  # a signed but absurdly nested body must not fail the batch it rides in
+        return "body is not usable JSON: nested too deeply"
     return None
 
 
@@ -273,7 +275,7 @@ class Ingress:
                 self._no_autocheckpoint(connection)
                 shops: dict[str, list[str] | None] = {}
                 return [*self._record(connection, [self._process(connection, job, shops) for job in jobs])]
-        except SQLAlchemyError as exc:
+        except Exception as exc:  # any failure, not only the database's: retry each job alone below
             if len(jobs) == 1:
                 return [IngestUnavailable(f"recording the delivery failed: {type(exc).__name__}")]
         results: list[Verdict | Exception] = []
@@ -281,7 +283,7 @@ class Ingress:
             try:
                 with self.engine.begin() as connection:
                     results.extend(self._record(connection, [self._process(connection, job, {})]))
-            except SQLAlchemyError as exc:
+            except Exception as exc:  # this job alone is not acked (503); its neighbours keep their answers
                 results.append(IngestUnavailable(f"recording the delivery failed: {type(exc).__name__}"))
         return results
 
