@@ -191,3 +191,21 @@ def claim_dead(sessions: sessionmaker[Session], me: str, *, dead_after: float) -
             if getattr(done, "rowcount", 0) == 1:
                 won.append(executor_id)
     return won
+
+
+def dead_ids(sessions: sessionmaker[Session], limit: int = 50) -> list[str]:
+    """Executors marked dead, most recently seen first: whose pending work must be handed back.
+
+    Recovery is repeated for every dead executor, not only at the moment one is declared dead:
+    a taker killed between the dead mark and the recovery (or a recovery that failed) must not
+    leave the dead executor's jobs pending for ever — nothing else would ever pick them up.
+    """
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(EngineExecutor.id)
+                .where(EngineExecutor.state == "dead")
+                .order_by(EngineExecutor.heartbeat_at.desc())
+                .limit(limit)
+            )
+        )

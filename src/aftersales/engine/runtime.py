@@ -457,8 +457,13 @@ class Runtime:
             return
         dead = executors.claim_dead(self.sessions, self.executor_id, dead_after=self.settings.dead_after)
         if dead:
-            recovered = durable.recover(dead)
-            log.warning("executors_taken_over", executors=dead, workflows=recovered)
+            log.warning("executors_taken_over", executors=dead)
+        # every beat, not only when this worker declared the death: a taker that died between
+        # the dead mark and this call would otherwise strand those jobs (DBOS's recovery is
+        # idempotent: it only moves jobs still pending under a dead executor's id)
+        recovered = durable.recover(executors.dead_ids(self.sessions))
+        if recovered:
+            log.warning("workflows_recovered", workflows=recovered)
 
     def _prune(self) -> None:
         durable = self._durable

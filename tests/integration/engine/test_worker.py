@@ -7,10 +7,11 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from aftersales.domain import CaseType, DomainEvent, EventType, Money, OrderData
 from aftersales.engine.api import EffectInfo, StepContext, registry
@@ -18,6 +19,7 @@ from aftersales.engine.runtime import Runtime
 from aftersales.engine.settings import EngineSettings
 from aftersales.platforms import RefundRequest
 from aftersales.store import cases as case_store
+from aftersales.store.db import make_engine
 from aftersales.store.models import EngineExecutor, InboxItem, Shop
 
 woocommerce_testing = pytest.importorskip("aftersales_woocommerce.testing")
@@ -134,3 +136,52 @@ def test_one_worker_runtime_per_process_and_a_clean_stop_frees_the_id(
         assert row is not None and row.state == "stopped"
         second = session.get(EngineExecutor, "second")
         assert second is not None and second.state == "stopped"  # released when its launch failed
+
+
+def test_jobs_stranded_under_a_dead_executor_are_recovered_even_if_its_taker_died(
+    worker: Runtime, fake: Any
+) -> None:
+    """A taker marked the executor dead, then died before asking DBOS to hand its jobs back: the
+    next worker's heartbeat still recovers them (the sweeper alone could not: its deduplicated
+    enqueue returns the stuck job)."""
+    from dbos import DBOSClient
+
+    from aftersales.engine.durable import APP_NAME, QUEUE
+
+    durable = worker._durable
+    assert durable is not None
+    client = DBOSClient(
+        system_database_url=durable.system_url, dbos_system_schema=durable.schema, application_name=APP_NAME
+    )
+    queue = client.retrieve_queue(QUEUE)
+    assert queue is not None
+    queue.set_worker_concurrency(0)  # hold the queue while the scene is set
+    order = fake.add_order(woocommerce_testing.sample_order(id=777), webhook=False)
+    inbox_id = record(worker, order, "777@1")
+    worker.submit_inbox(inbox_id)
+    system = make_engine(durable.system_url)
+    with system.begin() as conn:  # the ghost executor took the job and died with it
+        conn.execute(
+            text(
+                "UPDATE workflow_status SET status = 'PENDING', executor_id = 'ghost' WHERE deduplication_id = :d"
+            ),
+            {"d": f"inbox:{inbox_id}"},
+        )
+    system.dispose()
+    with worker.transaction() as session:  # ...and its taker died right after the dead mark
+        now = datetime.now(UTC)
+        session.add(
+            EngineExecutor(
+                id="ghost",
+                host="elsewhere",
+                pid=1,
+                incarnation="x",
+                state="dead",
+                started_at=now,
+                heartbeat_at=now,
+            )
+        )
+    queue.set_worker_concurrency(worker.settings.concurrency)
+    client.destroy()
+    wait_until(lambda: settled(worker, "777"))
+    assert len(fake.refunds(777)) == 1
