@@ -61,8 +61,9 @@ def test_shuffled_duplicate_deliveries_are_each_processed_once(
     order_factory: Callable[[int], dict[str, Any]],
     woo_delivery: Callable[..., dict[str, str]],
     sender: Any,
+    nonce_window: Callable[[FakeWooCommerce], Any],
 ) -> None:
-    with FakeWooCommerce(consumer_key="ck_dupes", consumer_secret="cs_dupes") as fake:
+    with FakeWooCommerce(consumer_key="ck_dupes", consumer_secret="cs_dupes") as fake, nonce_window(fake):
         service.add_shop(
             SHOP,
             platform="woocommerce",

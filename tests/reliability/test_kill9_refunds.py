@@ -130,8 +130,12 @@ def test_kill9_during_automated_refunds_leaves_exactly_one_refund_per_case(
     smtp_sink: SmtpSink,
     until: Callable[..., Any],
     order_factory: Callable[[int], dict[str, Any]],
+    nonce_window: Callable[[FakeWooCommerce], Any],
 ) -> None:
-    with FakeWooCommerce(consumer_key="ck_reliability", consumer_secret="cs_reliability") as fake:
+    with (
+        FakeWooCommerce(consumer_key="ck_reliability", consumer_secret="cs_reliability") as fake,
+        nonce_window(fake),
+    ):
         service.add_shop(
             SHOP,
             platform="woocommerce",
