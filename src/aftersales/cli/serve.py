@@ -18,13 +18,15 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from datetime import datetime
 from types import FrameType
 from typing import Annotated, Any
 
 import typer
 
-from aftersales.cli._common import DbOption, db_url, fail
+from aftersales.cli._common import DbOption, db_url, fail, print_json
 from aftersales.config import DB_ENV
+from aftersales.engine._info import UnknownShop
 from aftersales.engine.executors import ExecutorIdInUse
 from aftersales.engine.runtime import IMPORT_ENV, Runtime
 from aftersales.engine.settings import EngineSettings
@@ -53,6 +55,50 @@ def _launch(runtime: Runtime) -> None:
         fail(str(exc))
     except PluginError as exc:
         fail(f"plugins: {exc}")
+    _arm_reconciliation(runtime)
+
+
+RECONCILE_ENV = "AFTERSALES_RECONCILE_MINUTES"
+
+
+def _arm_reconciliation(runtime: Runtime) -> None:
+    """Arm the periodic order reconciliation of every shop with credentials (idempotent).
+
+    ``AFTERSALES_RECONCILE_MINUTES`` sets the interval (default 15); ``0`` turns it off.
+    """
+    minutes = float(os.environ.get(RECONCILE_ENV, "15") or 0)
+    if minutes <= 0:
+        return
+    for shop_id in runtime.shops_with_credentials():
+        runtime.execute_command("orders.arm_reconciliation", shop_id, interval_seconds=minutes * 60)
+
+
+def reconcile(
+    shop: Annotated[str, typer.Option("--shop", help="The shop to reconcile.")],
+    since: Annotated[
+        str | None, typer.Option("--since", help="ISO datetime with offset (default: the last sync).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Poll the shop for orders changed since the last sync and queue what webhooks missed."""
+    if since is not None:
+        try:
+            parsed = datetime.fromisoformat(since)
+        except ValueError:
+            fail(f"--since {since!r} is not an ISO datetime")
+        if parsed.tzinfo is None:
+            fail("--since needs a time zone offset, e.g. 2026-11-23T10:00:00+01:00")
+    runtime = Runtime(db_url(db))
+    try:
+        runtime.launch(worker=False)
+    except DatabaseUnavailable as exc:
+        fail(str(exc), EXIT_DATABASE)
+    try:
+        print_json(runtime.execute_command("orders.reconcile", shop, since=since))
+    except UnknownShop as exc:
+        fail(str(exc))
+    finally:
+        runtime.shutdown()
 
 
 def worker(
@@ -191,3 +237,4 @@ def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
     app.command("serve")(serve)
     app.command("worker")(worker)
+    app.command("reconcile")(reconcile)

@@ -142,6 +142,13 @@ class StepContext:
         store_order(self._session, self.shop_id, fetched, self.now())
         return fetched
 
+    def platform_client(self) -> ShopClient | None:
+        """The shop's platform client for reads (stock, order lists); None without credentials.
+
+        Reads only: effects go through :meth:`request_effect` and the ledger.
+        """
+        return self._services.client_for(self._shop)
+
     def find_order(self, number: str, email: str) -> Order | None:
         return find_order(self._session, self.shop_id, number, email)
 

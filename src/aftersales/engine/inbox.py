@@ -31,6 +31,7 @@ from aftersales.domain import DomainEvent, OrderData
 from aftersales.engine.conflicts import retry_conflicts
 from aftersales.engine.context import AfterCommit, StepContext
 from aftersales.engine.orders import load_order, store_order
+from aftersales.engine.reconcile import RECONCILE_TOPIC
 from aftersales.engine.registry import registry
 from aftersales.platforms import MalformedPayload, NotFound, UnknownTopic
 from aftersales.store.models import InboxItem, Shop
@@ -77,6 +78,11 @@ def process_inbox(rt: Runtime, inbox_id: int) -> str:
 
 
 def _normalize(rt: Runtime, item: _Item) -> DomainEvent | None:
+    if item.topic == RECONCILE_TOPIC:  # found by polling: already a domain event
+        try:
+            return DomainEvent.model_validate_json(item.body)
+        except ValueError as exc:
+            raise _Permanent(f"unreadable reconciled event: {exc}") from exc
     adapter = rt.plugins.platform(item.platform)
     try:
         payload = json.loads(item.body)

@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import Any
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from aftersales.engine import executors
@@ -170,6 +171,11 @@ class Runtime:
         with self._lock:
             self._policies[key] = policy
         return policy
+
+    def shops_with_credentials(self) -> list[str]:
+        """Ids of the active shops the engine can call (reconciliation is armed for these)."""
+        with self.read_session() as session:
+            return [s.id for s in session.scalars(select(Shop).where(Shop.active.is_(True))) if s.credentials]
 
     def client_for(self, shop: Shop) -> ShopClient | None:
         """The shop's platform client (None without credentials); one per thread and credentials."""
