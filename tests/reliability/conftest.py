@@ -209,6 +209,15 @@ class Service:
             if found
         }
 
+    def failed_for_good(self) -> dict[str, dict[str, int]]:
+        """Work that reached a final bad state (waiting longer cannot help): fail the test at once."""
+        bad = {
+            "inbox": {k: v for k, v in self.states(InboxItem.state).items() if k == "failed"},
+            "effects": {k: v for k, v in self.states(Effect.state).items() if k == "failed"},
+            "outbox": {k: v for k, v in self.states(OutboxMessage.state).items() if k in ("failed", "dead")},
+        }
+        return {name: found for name, found in bad.items() if found}
+
     def deliveries(self) -> dict[str, int]:
         return self.states(Delivery.outcome)
 
@@ -356,13 +365,22 @@ def wait_until(
     timeout: float,
     pool: Workers | None = None,
     detail: Callable[[], object] | None = None,
+    service: Service | None = None,
 ) -> Any:
-    """Poll ``check`` until truthy; fail with the state and the workers' logs otherwise."""
+    """Poll ``check`` until truthy; fail with the state and the workers' logs otherwise.
+
+    With ``service``, fail as soon as work is failed for good (a failed effect never settles).
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
+        if service is not None:
+            hopeless = service.failed_for_good()
+            if hopeless:
+                logs = f"\n{pool.logs()}" if pool is not None else ""
+                pytest.fail(f"while waiting for {what}: work failed for good: {hopeless}{logs}")
         if time.monotonic() > deadline:
             state = f"\nstate: {detail()}" if detail is not None else ""
             logs = f"\n{pool.logs()}" if pool is not None else ""

@@ -139,6 +139,7 @@ def test_shuffled_duplicate_deliveries_are_each_processed_once(
             done,
             timeout=sizes.timeout,
             pool=workers,
+            service=service,
             detail=lambda: (service.unfinished(), service.states(CaseRow.status, CaseRow.shop_id == SHOP)),
         )
 

@@ -214,6 +214,7 @@ def test_kill9_during_automated_refunds_leaves_exactly_one_refund_per_case(
             settled,
             timeout=sizes.timeout,
             pool=workers,
+            service=service,
             detail=lambda: (service.unfinished(), service.states(CaseRow.status, CaseRow.shop_id == SHOP)),
         )
 
