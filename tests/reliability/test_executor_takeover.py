@@ -41,14 +41,6 @@ MARKER = "_aftersales_effect_key"
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine bug: Runtime._take_over marks a dead executor dead before Durable.recover; a taker "
-        "killed (or a recover that raises) in between leaves the dead executor's DBOS jobs PENDING "
-        "forever, and the sweeper's deduplicated enqueue returns the stuck job"
-    ),
-)
 def test_a_takeover_cut_short_after_the_dead_mark_still_finishes_the_dead_workers_refund(
     service: Any, workers: Any, until: Callable[..., Any], order_factory: Callable[[int], dict[str, Any]]
 ) -> None:

@@ -33,14 +33,6 @@ pytestmark = pytest.mark.reliability
 SHOP = "rel-nonce"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "WooCommerce plugin: a 401 'Invalid nonce - nonce has already been used' is mapped to a "
-        "permanent AuthenticationFailed (rest.error_for), so the refund effect ends failed instead of "
-        "being sent again with a fresh nonce"
-    ),
-)
 def test_a_refund_refused_for_a_reused_nonce_is_sent_again_and_made_once(sqlite_url: str) -> None:
     with FakeWooCommerce(consumer_key="ck_nonce", consumer_secret="cs_nonce") as fake:
         order = sample_order(currency="PLN")

@@ -136,6 +136,10 @@ def error_for(response: requests.Response, what: str, *, unknown_outcome: bool =
     status = response.status_code
     code, message = _error_body(response)
     text = f"{what}: HTTP {status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
+    if status == 401 and "nonce" in message.lower():
+        # OAuth 1.0a over plain HTTP: WooCommerce refuses a reused nonce BEFORE doing anything,
+        # so the same request with a fresh nonce is safe to send again (the engine retries it)
+        return TransientPlatformError(text, code=code, status=status)
     if status in (401, 403):
         return AuthenticationFailed(text, code=code, status=status)
     if status == 404:
@@ -264,7 +268,8 @@ class WooCommerceRest:
             error = error_for(response, label, unknown_outcome=not idempotent)
             if last or isinstance(error, AuthenticationFailed | NotFound | RejectedByPlatform):
                 raise error
-            if response.status_code == 429 or (idempotent and response.status_code >= 500):
+            refused_nonce = response.status_code == 401 and isinstance(error, TransientPlatformError)
+            if response.status_code == 429 or refused_nonce or (idempotent and response.status_code >= 500):
                 self._sleep(self.retry.delay(attempt, _retry_after(response)))
                 continue
             if isinstance(error, OutcomeUnknown) and exists is not None:
