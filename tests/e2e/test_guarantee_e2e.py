@@ -16,8 +16,6 @@ SMTP.
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -25,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -36,6 +33,7 @@ from aftersales.engine.runtime import Runtime
 from aftersales.store.models import CaseRow, Delivery, InboxItem
 from aftersales.store.models import Promise as PromiseRow
 from aftersales.testing import SmtpSink
+from aftersales.testing.server import LiveServer
 from aftersales.web.app import create_app
 from aftersales_woocommerce.testing import FakeWooCommerce, sample_order
 
@@ -54,37 +52,6 @@ guarantee:
 notifications:
   from_address: "Sklep Przykładowy <sklep@example.pl>"
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LiveServer:
-    """uvicorn serving the web app in a background thread, on a real socket."""
-
-    def __init__(self, asgi: Any) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(asgi, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -18,9 +18,6 @@ import itertools
 import json
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +26,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from aftersales.engine.clock import ManualClock
@@ -37,6 +33,7 @@ from aftersales.engine.runtime import Runtime
 from aftersales.store.migrate import upgrade
 from aftersales.store.models import InboxItem, Shop
 from aftersales.testing import SmtpSink
+from aftersales.testing.server import LiveServer as _LiveServer
 from aftersales.web.api.keys import create_key
 from aftersales.web.app import create_app
 from aftersales_woocommerce.testing import FakeWooCommerce, sample_order
@@ -59,36 +56,6 @@ notifications:
 """
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LiveServer:
-    """uvicorn serving an app in a background thread, on its own event loop."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 def csrf_token(html: str) -> str:
@@ -220,3 +187,10 @@ def service(
                 yield Service(runtime=runtime, clock=clock, shop=shop, sink=smtp_sink, url=server.url)
         finally:
             runtime.shutdown()
+
+
+class LiveServer(_LiveServer):
+    """The pages app runs without its lifespan (the runtime is launched by the fixtures)."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app, lifespan="off")

@@ -13,8 +13,6 @@ import hashlib
 import hmac
 import re
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +22,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
 from aftersales import hookimpl
@@ -41,6 +38,7 @@ from aftersales.plugins import Plugins, load_plugins
 from aftersales.store.db import make_engine, session_factory
 from aftersales.store.migrate import upgrade
 from aftersales.store.models import Shop
+from aftersales.testing.server import LiveServer
 from aftersales.web.app import create_app
 from aftersales.web.settings import WebSettings
 
@@ -111,36 +109,6 @@ class RecordingRuntime:
 
     async def submit_inbox_async(self, inbox_id: int) -> None:
         self.submitted.append(inbox_id)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LiveServer:
-    """uvicorn serving an app in a background thread, on its own event loop."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")
