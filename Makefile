@@ -31,7 +31,7 @@ typecheck: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python docs/gen_reference.py
-	$(BIN)/mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 
 unit: $(STAMP)
 	$(BIN)/pytest -q -x tests/unit
