@@ -32,7 +32,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +48,7 @@ from aftersales.store.db import is_sqlite, normalize_url
 from aftersales.store.models import Delivery, Effect, EngineExecutor, InboxItem, OutboxMessage, Shop
 from aftersales.web.app import create_app
 from aftersales_woocommerce import webhooks as wc_webhooks
-from aftersales_woocommerce.testing import FakeWooCommerce, sample_order
+from aftersales_woocommerce.testing import sample_order
 
 HERE = Path(__file__).resolve().parent
 AFTERSALES = Path(sys.executable).with_name("aftersales")
@@ -224,9 +223,8 @@ class Service:
     def orphaned_jobs(self) -> dict[str, int]:
         """Jobs DBOS still holds as running (PENDING) for executors the engine has marked dead.
 
-        Such a job is in the window between a takeover's dead mark and its DBOS recovery; if
-        that window is never closed (the taker died in it) the job is lost for good — see
-        ``test_executor_takeover.py``. ``{executor id: jobs}``.
+        Such a job is between a takeover's dead mark and its DBOS recovery; it must not stay
+        there (``test_executor_takeover.py``). ``{executor id: jobs}``.
         """
         system_url, schema = system_database(self.runtime.db_url)
         table = "workflow_status" if is_sqlite(system_url) else f'"{schema}".workflow_status'
@@ -245,17 +243,6 @@ class Service:
         finally:
             engine.dispose()
         return {str(executor): int(n) for executor, n in rows if executor in dead}
-
-    def takeovers_pending(self, live: set[str]) -> dict[str, str]:
-        """Executors that are not running and not yet completely taken over: ``{id: why}``.
-
-        Empty once every dead executor is marked dead and its jobs handed back to the queue.
-        """
-        with self.runtime.read_session() as session:
-            rows = session.execute(select(EngineExecutor.id, EngineExecutor.state)).all()
-        waiting = {str(i): f"still {state}" for i, state in rows if i not in live and state == "alive"}
-        waiting.update({i: f"{n} jobs not recovered" for i, n in self.orphaned_jobs().items()})
-        return waiting
 
 
 @pytest.fixture
@@ -463,43 +450,6 @@ class Sender:
 @pytest.fixture
 def sender() -> Sender:
     return Sender()
-
-
-# -- the fake shop's OAuth nonce memory, as WooCommerce keeps it ----------------------------------
-
-
-@contextmanager
-def woocommerce_nonce_window(fake: FakeWooCommerce, every: float = 1.0) -> Iterator[None]:
-    """Let ``fake`` forget OAuth nonces after about a second, as a WooCommerce shop does.
-
-    The ``woocommerce`` package draws its OAuth nonce from 10^8 values (8 random digits) and the
-    fake remembers every nonce it ever saw, so thousands of requests collide there (the 2,800
-    refunds of a full-size run did, twice). WooCommerce remembers one nonce per second of
-    timestamp for 15 minutes (``WC_REST_Authentication::check_oauth_timestamp_and_nonce`` stores
-    ``$used_nonces[$timestamp] = $nonce``), where a collision is a few in a million. This thread
-    clears the fake's memory every ``every`` seconds (under the fake's own lock) for the
-    high-volume tests; what a collision does to a refund is shown by
-    ``test_woocommerce_nonce_replay.py``. Drop it once the fake keeps nonces as WooCommerce does.
-    """
-    stop = threading.Event()
-
-    def forget() -> None:
-        while not stop.wait(every):
-            with fake._lock:
-                fake._nonces.clear()
-
-    thread = threading.Thread(target=forget, name="reliability-nonce-window", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-
-
-@pytest.fixture
-def nonce_window() -> Callable[[FakeWooCommerce], Any]:
-    return woocommerce_nonce_window
 
 
 # -- WooCommerce deliveries built by the test (for shuffling, duplicating, breaking) -------------

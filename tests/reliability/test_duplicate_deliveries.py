@@ -40,6 +40,7 @@ SECRET = "rel-dupes-secret-0123456789"
 WEBHOOK_ID = 7
 DUPLICATE_SHARE = 0.3
 DELIVERIES_PER_ORDER = 2.5
+WEBHOOK_TOPICS = ("order.created", "order.updated")
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,8 @@ def test_shuffled_duplicate_deliveries_are_each_processed_once(
     order_factory: Callable[[int], dict[str, Any]],
     woo_delivery: Callable[..., dict[str, str]],
     sender: Any,
-    nonce_window: Callable[[FakeWooCommerce], Any],
 ) -> None:
-    with FakeWooCommerce(consumer_key="ck_dupes", consumer_secret="cs_dupes") as fake, nonce_window(fake):
+    with FakeWooCommerce(consumer_key="ck_dupes", consumer_secret="cs_dupes") as fake:
         service.add_shop(
             SHOP,
             platform="woocommerce",
@@ -151,13 +151,16 @@ def test_shuffled_duplicate_deliveries_are_each_processed_once(
         expected = Counter(o.order_id for o in originals)
         with service.runtime.read_session() as session:
             inbox = session.scalars(select(InboxItem).where(InboxItem.shop_id == SHOP)).all()
-            assert len(inbox) == distinct
             assert {i.state for i in inbox} == {"done"}
-            retried = sum(1 for i in inbox if i.attempts != 1)
+            # the periodic reconciliation (first poll 15 min after a worker starts) may add polled
+            # orders to the inbox; the webhooks are what this test counts
+            webhooks = [i for i in inbox if i.source == "webhook"]
+            assert len(webhooks) == distinct
+            retried = sum(1 for i in webhooks if i.attempts != 1)
             cases = to_cases(session, session.scalars(select(CaseRow).where(CaseRow.shop_id == SHOP)).all())
             assert Counter(c.order_id for c in cases) == Counter(expected.keys())  # one case per order
             for case in cases:
-                processed = [tuple(p) for p in case.data.get("processed", [])]
+                processed = [tuple(p) for p in case.data.get("processed", []) if p[0] in WEBHOOK_TOPICS]
                 # every distinct delivery of the order ran the workflow once: no more, no less
                 assert len(processed) == expected[case.order_id or ""], (case.order_id, processed)
                 assert len(set(processed)) == len(processed), (case.order_id, processed)

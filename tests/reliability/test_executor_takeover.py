@@ -1,25 +1,19 @@
-"""A takeover interrupted by a crash must not lose the dead worker's work (engine bug, reproduced).
+"""A takeover interrupted by a crash must not lose the dead worker's work (regression test).
 
-How a dead worker's work is taken over (``Runtime._take_over``): a live worker marks the dead
-executor ``dead`` in ``engine_executors`` (``executors.claim_dead``, committed), *then* asks DBOS
-to hand that executor's PENDING jobs back to the queue (``Durable.recover``). Two separate steps:
+How a dead worker's work is taken over: a live worker marks the dead executor ``dead`` in
+``engine_executors`` (``executors.claim_dead``, committed), *then* asks DBOS to hand that
+executor's PENDING jobs back to the queue (``Durable.recover``). The kill -9 suite found a taker
+killed between the two steps (a worker started under a new executor id, killed about a second
+later): the dead mark stayed, the jobs stayed PENDING under the dead id, nobody retried
+(``claim_dead`` skipped executors already ``dead``), and the sweeper could not help — it re-offers
+work with the same deduplication id, and "return-existing" handed back the stuck job. A refund
+made at the shop was never confirmed, its case never settled, silently. Fixed in the engine:
+every heartbeat recovers the pending jobs of every dead executor.
 
-- if the taker is killed between them (found by ``test_kill9_refunds.py`` with random kill
-  moments: a worker started under a new executor id was killed about a second after its start),
-  or ``recover`` raises (a database blip; the sweep loop logs it and goes on), the dead mark
-  stays and the jobs stay PENDING under the dead id;
-- no one retries: ``claim_dead`` only looks at executors that are not ``dead`` yet, and DBOS only
-  recovers an executor's jobs at that executor's own start — which never comes for an id that
-  was scaled away or replaced;
-- the sweeper cannot help either: it re-offers the work with the same deduplication id
-  (``effect:<key>``, ``inbox:<id>``...) and "return-existing" hands back the stuck PENDING job.
-
-So the refund below, made at the shop while the worker that asked for it was killed, is never
-confirmed, its case never settles, and an inbox item or e-mail caught the same way is never
-processed — without any error anywhere. The test stages the crash deterministically: it kills
-the worker in the middle of the refund call, then commits exactly what the taker commits before
-its ``recover`` call (``claim_dead``), as a taker killed at that moment would have left it, and
-starts a fresh worker, which must still finish the refund (found at the shop by its key).
+The test stages that crash deterministically: it kills the worker in the middle of the refund
+call, commits exactly what the taker commits before its ``recover`` call (``claim_dead``), as a
+taker killed at that moment leaves it, and starts a fresh worker, which must still finish the
+refund — found at the shop by its key, not made twice.
 """
 
 from __future__ import annotations

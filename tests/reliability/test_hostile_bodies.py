@@ -6,7 +6,8 @@ bug — for a WooCommerce and a Shopify shop, and sent over real sockets from ei
 kind has the one answer the ingress contract (DESIGN §10) gives it:
 
 - no or wrong signature (other secret, other body, truncated body, garbage, empty) → 401;
-- correctly signed but not JSON (truncated, binary, not UTF-8, empty) or without a topic → 400;
+- correctly signed but not JSON (truncated, binary, not UTF-8, empty, nested too deep for the
+  parser) or without a topic → 400;
 - over the 1 MiB cap, declared or chunked without a length → 413;
 - a shop or platform that does not exist → 404.
 
@@ -71,6 +72,7 @@ class Catalogue:
         "signed_not_utf8": (400, "malformed"),
         "signed_empty": (400, "malformed"),
         "signed_no_topic": (400, "malformed"),
+        "signed_nested": (400, "malformed"),
         "oversized": (413, "too_large"),
         "oversized_chunked": (413, "too_large"),
         "unknown_shop": (404, "unknown_shop"),
@@ -152,6 +154,10 @@ class Catalogue:
             signature = _sign(secret, body)
         elif kind == "signed_empty":
             body, signature = b"", _sign(secret, b"")
+        elif kind == "signed_nested":
+            depth = rng.randrange(5_000, 200_000)
+            body = b"[" * depth + b"]" * depth
+            signature = _sign(secret, body)
         elif kind == "signed_no_topic":
             topic = ""
         elif kind in ("oversized", "oversized_chunked"):

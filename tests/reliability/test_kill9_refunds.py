@@ -130,12 +130,8 @@ def test_kill9_during_automated_refunds_leaves_exactly_one_refund_per_case(
     smtp_sink: SmtpSink,
     until: Callable[..., Any],
     order_factory: Callable[[int], dict[str, Any]],
-    nonce_window: Callable[[FakeWooCommerce], Any],
 ) -> None:
-    with (
-        FakeWooCommerce(consumer_key="ck_reliability", consumer_secret="cs_reliability") as fake,
-        nonce_window(fake),
-    ):
+    with FakeWooCommerce(consumer_key="ck_reliability", consumer_secret="cs_reliability") as fake:
         service.add_shop(
             SHOP,
             platform="woocommerce",
@@ -159,21 +155,8 @@ def test_kill9_during_automated_refunds_leaves_exactly_one_refund_per_case(
             ) >= len(feeder.order_ids)
 
         def ready() -> None:
-            """Every worker up, and no kill inside a takeover.
-
-            Known engine bug (test_executor_takeover.py): a worker killed between marking a dead
-            executor dead and handing its jobs back to the queue loses those jobs for good. Until
-            it is fixed no kill lands inside a takeover; every other moment stays random.
-            """
             for worker in live.values():
                 workers.wait_started(worker)
-            until(
-                "takeovers of killed workers to finish",
-                lambda: not service.takeovers_pending({w.executor_id for w in live.values()}),
-                timeout=60,
-                pool=workers,
-                detail=lambda: service.takeovers_pending({w.executor_id for w in live.values()}),
-            )
 
         for round_ in range(rounds):
             batch = range(bounds[round_], bounds[round_ + 1])
@@ -249,7 +232,9 @@ def test_kill9_during_automated_refunds_leaves_exactly_one_refund_per_case(
             assert set(caught_mid_refund) <= by_lookup
             inbox = session.scalars(select(InboxItem).where(InboxItem.shop_id == SHOP)).all()
             assert {i.state for i in inbox} == {"done"}
-            assert len(inbox) == len([d for d in fake.deliveries if d.ok])
+            # every acknowledged webhook is in the inbox (reconciliation may add polled orders)
+            webhooks = [i for i in inbox if i.source == "webhook"]
+            assert len(webhooks) == len([d for d in fake.deliveries if d.ok])
             outbox = session.scalars(select(OutboxMessage).where(OutboxMessage.shop_id == SHOP)).all()
             assert {m.state for m in outbox} == {"sent"}
             recipients = {m.recipient for m in outbox}

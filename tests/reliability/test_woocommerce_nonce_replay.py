@@ -1,18 +1,16 @@
-"""A refund refused for a reused OAuth nonce is refused *before* anything happened: retry it.
+"""A refund refused for a reused OAuth nonce is refused *before* anything happened: sent again.
 
 Found by the full-size duplicates run: two of 2,800 refunds ended ``failed`` with
 ``HTTP 401 woocommerce_rest_authentication_error: Invalid nonce - nonce has already been used``.
 Over plain HTTP the ``woocommerce`` package signs every request with OAuth 1.0a and draws the
 nonce from 10^8 values (8 random digits, ``woocommerce.oauth.OAuth.generate_nonce``); a shop
-refuses a nonce it has seen (WooCommerce remembers one per second for 15 minutes; the fake shop
-remembers all of them, which is why the suite hit it).
-
-The refusal comes from the authentication check, before the order is touched, so asking again
-with a fresh nonce is safe. But the plugin maps every 401 to ``AuthenticationFailed``
-(``aftersales_woocommerce.rest.error_for``), which ``WooCommerceRest._run`` never retries and the
-ledger records as a final ``failed``: the customer's refund is dropped on a coin toss and a
-person has to pay it by hand. (Over HTTPS the package sends the keys instead of a signature and
-no nonce is involved.)
+refuses a nonce it has seen (WooCommerce remembers one per second of timestamp for 15 minutes,
+``WC_REST_Authentication::check_oauth_timestamp_and_nonce``; the fake shop remembers all of
+them, which is why thousands of requests hit it). The plugin mapped every 401 to a permanent
+``AuthenticationFailed``, so the ledger recorded the refund as ``failed`` and a person had to pay
+it by hand. The refusal comes from the authentication check, before the order is touched, so
+the plugin now sends the request again with a fresh nonce (regression test; over HTTPS the
+package sends the keys instead of a signature and no nonce is involved).
 """
 
 from __future__ import annotations
