@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from aftersales.testing import SmtpSink
+from aftersales.testing.server import free_port
 from aftersales_woocommerce.testing import FakeWooCommerce, sample_order
 
 AFTERSALES = Path(sys.executable).with_name("aftersales")
@@ -72,12 +72,6 @@ COURIER = {
     "id": 317, "method_title": "Kurier", "method_id": "flat_rate", "total": "15.00",
     "total_tax": "0.00", "taxes": [], "meta_data": [],
 }  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wc_time(moment: datetime) -> str:
@@ -143,7 +137,7 @@ def measure(samples: int, warmup: int, workdir: Path) -> dict[str, Any]:
     db = f"sqlite:///{workdir / 'aftersales.db'}"
     policy = workdir / "policy.yaml"
     policy.write_text(POLICY, encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     service = f"http://127.0.0.1:{port}"
     log = workdir / "serve.log"
     load_before = os.getloadavg()

@@ -25,10 +25,8 @@ import hmac
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -39,13 +37,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import create_engine, func, select, text
 
 from aftersales.engine.durable import system_database
 from aftersales.engine.runtime import Runtime
 from aftersales.store.db import is_sqlite, normalize_url
 from aftersales.store.models import Delivery, Effect, EngineExecutor, InboxItem, OutboxMessage, Shop
+from aftersales.testing.server import LiveServer
 from aftersales.web.app import create_app
 from aftersales_woocommerce import webhooks as wc_webhooks
 from aftersales_woocommerce.testing import sample_order
@@ -131,37 +129,6 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 
 
 # -- the ingress -------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LiveServer:
-    """uvicorn serving an ASGI app in a background thread, on a real socket."""
-
-    def __init__(self, asgi: Any) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(asgi, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
-        )
-        self.thread = threading.Thread(target=self.server.run, name="reliability-ingress", daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
 
 
 @dataclass
